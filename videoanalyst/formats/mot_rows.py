@@ -1,0 +1,86 @@
+"""MOTChallenge txt rows <-> `Detections`.
+
+Rows are comma-separated, frames 1-based, boxes as left, top, width, height:
+- results and det.txt: ``frame, id, x, y, w, h, conf, -1, -1, -1`` (id -1 in det.txt);
+- gt.txt: ``frame, id, x, y, w, h, consider, class, visibility``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from videoanalyst.core.boxes import xywh_to_xyxy, xyxy_to_xywh
+from videoanalyst.core.detections import Detections
+from videoanalyst.errors import InputError
+
+MotKind = Literal["result", "gt"]
+
+
+def detections_to_mot_rows(frame_number: int, detections: Detections) -> np.ndarray:
+    """(N, 10) float64 result rows for 1-based `frame_number`: frame, id, x, y, w, h, score, -1, -1, -1."""
+    rows = np.full((len(detections), 10), -1.0)
+    rows[:, 0] = frame_number
+    rows[:, 1] = detections.track_ids
+    rows[:, 2:6] = xyxy_to_xywh(detections.xyxy)
+    rows[:, 6] = detections.scores
+    return rows
+
+
+def format_mot_rows(rows: np.ndarray) -> str:
+    """Result rows as MOTChallenge text lines (boxes to 1/1000 px, as precise as float32 input allows)."""
+    return "".join(
+        f"{int(r[0])},{int(r[1])},{r[2]:.3f},{r[3]:.3f},{r[4]:.3f},{r[5]:.3f},{r[6]:.6g},-1,-1,-1\n" for r in rows
+    )
+
+
+def mot_rows_to_detections(rows: np.ndarray, kind: MotKind = "result") -> Detections:
+    """Rows of one frame -> `Detections`. gt rows keep `consider` and `visibility` as extra fields."""
+    rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))
+    xyxy = xywh_to_xyxy(rows[:, 2:6])
+    if kind == "gt":
+        return Detections(
+            xyxy=xyxy,
+            class_ids=rows[:, 7].astype(np.int64),
+            track_ids=rows[:, 1].astype(np.int64),
+            extra={"consider": rows[:, 6].astype(np.int64), "visibility": rows[:, 8].astype(np.float32)},
+        )
+    return Detections(xyxy=xyxy, scores=rows[:, 6], track_ids=rows[:, 1].astype(np.int64))
+
+
+def read_mot_file(path: str | Path, kind: MotKind = "result") -> dict[int, Detections]:
+    """A MOTChallenge file as {1-based frame: Detections}, frames in ascending order.
+
+    Raises:
+        InputError: naming the file and line for a wrong column count, a non-numeric value, NaN, a negative
+            size, or a frame number below 1.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such MOTChallenge file")
+    need = 9 if kind == "gt" else 6
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.replace(" ", "").replace("\t", "").split(",")
+        if len(fields) < need:
+            raise InputError(f"{path}:{number}: expected at least {need} comma-separated columns "
+                             f"(frame,id,x,y,w,h,...), got {len(fields)}: {line!r}")
+        try:
+            values = [float(v) for v in fields[:10]]
+        except ValueError:
+            raise InputError(f"{path}:{number}: non-numeric value in {line!r}") from None
+        if any(np.isnan(values[:need])):
+            raise InputError(f"{path}:{number}: NaN in {line!r}")
+        if values[0] < 1 or values[4] < 0 or values[5] < 0:
+            raise InputError(f"{path}:{number}: expected frame >= 1 and non-negative width and height, got {line!r}")
+        rows.append(values + [-1.0] * (10 - len(values)))
+    table = np.array(rows, dtype=np.float64).reshape(-1, 10)
+    frames = table[:, 0].astype(np.int64)
+    order = np.argsort(frames, kind="stable")
+    table, frames = table[order], frames[order]
+    starts = np.flatnonzero(np.r_[True, frames[1:] != frames[:-1]])
+    return {int(frames[s]): mot_rows_to_detections(chunk, kind) for s, chunk in zip(starts, np.split(table, starts[1:]))}
