@@ -1,0 +1,113 @@
+import textwrap
+
+import pytest
+
+from videoanalyst.errors import ConfigError
+from videoanalyst.pipeline.build import build_pipeline, run_pipeline
+from videoanalyst.pipeline.config import load_pipeline
+
+SOURCE = {"type": "conftest:CountingSource", "lengths": {"a": 4}}
+
+
+def write(tmp_path, text):
+    path = tmp_path / "pipe.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_a_valid_file_is_checked_and_built(tmp_path):
+    path = write(tmp_path, """
+        source: {type: "conftest:CountingSource", lengths: {a: 4}}
+        stages:
+          - {type: oracle_detector, jitter: 0, miss_rate: 0}
+        sinks:
+          - {type: json_lines}
+        output: out
+        max_streams: 2
+    """)
+    config = load_pipeline(path)
+    assert config.stages[0].kwargs == {"jitter": 0.0, "miss_rate": 0.0}
+    assert isinstance(config.stages[0].kwargs["jitter"], float)  # ints pass where floats are expected
+    assert config.settings.max_streams == 2 and config.settings.output == "out"
+    pipeline = build_pipeline(config)
+    assert pipeline.max_streams == 2
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("stages: [{type: oracle_detectr}]", r"stages\[0\]\.type: unknown stage type 'oracle_detectr'; known: .*oracle_detector"),
+        ("stages: [{type: oracle_detector, jiter: 0.1}]",
+         r"stages\[0\]: oracle_detector has no setting 'jiter' \(did you mean 'jitter'\?\); allowed: jitter, miss_rate"),
+        ("stages: [{type: oracle_detector, jitter: lots}]", r"stages\[0\]\.jitter: expected float, got 'lots'"),
+        ("stages: [{type: oracle_detector, seed: 1.5}]", r"stages\[0\]\.seed: expected int, got 1.5"),
+        ("stages: [{jitter: 0.1}]", r"stages\[0\]: expected a block with a 'type' key"),
+        ("sinks: [{type: mot_txt, key: 3}]", r"sinks\[0\]\.key: expected str, got 3"),
+        ("sinks: [{type: oracle_detector}]", r"sinks\[0\]\.type: unknown sink type 'oracle_detector'"),
+        ("stages: [{type: 'videoanalyst.nothing:Stage'}]", r"stages\[0\]\.type: stage type .* cannot import"),
+        ("stages: {type: oracle_detector}", r"stages must be a list of blocks"),
+        ("outptu: runs/x", r"unknown key 'outptu' \(did you mean 'output'\?\)"),
+        ("max_streams: two", r"max_streams: expected int, got 'two'"),
+        ("batch_size: 0", r"batch_size: expected an int >= 1, got 0"),
+    ],
+)
+def test_every_mistake_names_the_file_the_key_and_what_is_allowed(tmp_path, text, expected):
+    path = write(tmp_path, "source: {type: 'conftest:CountingSource', lengths: {a: 1}}\n" + text)
+    with pytest.raises(ConfigError, match=expected) as error:
+        load_pipeline(path)
+    assert str(error.value).startswith(str(path))
+
+
+def test_missing_source_and_missing_required_setting(tmp_path):
+    with pytest.raises(ConfigError, match="missing key 'source'"):
+        load_pipeline(write(tmp_path, "stages: []"))
+    with pytest.raises(ConfigError, match="CountingSource needs setting 'lengths'"):
+        load_pipeline(write(tmp_path, "source: {type: 'conftest:CountingSource'}"))
+
+
+def test_missing_and_broken_pipeline_files(tmp_path):
+    with pytest.raises(ConfigError, match="no such pipeline file"):
+        load_pipeline(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_pipeline(write(tmp_path, "source: [unclosed"))
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_pipeline(write(tmp_path, "- a list"))
+
+
+def test_dotted_overrides_reach_any_setting():
+    raw = {"source": dict(SOURCE), "stages": [{"type": "oracle_detector"}, {"type": "oracle_detector"}],
+           "sinks": [{"type": "mot_txt"}]}
+    config = load_pipeline(raw, ["output=runs/x", "stages.1.jitter=0.2", "sinks.mot_txt.tracked_only=false",
+                                 "source.lengths={b: 2}", "progress=false"])
+    assert config.settings.output == "runs/x" and config.settings.progress is False
+    assert config.stages[1].kwargs == {"jitter": 0.2} and config.stages[0].kwargs == {}
+    assert config.sinks[0].kwargs == {"tracked_only": False}
+    assert config.source.kwargs["lengths"] == {"b": 2}
+    assert "output" not in raw  # the caller's dict is not modified
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("stages.oracle_detector.jitter=1", r"'oracle_detector' must name exactly one block"),
+        ("stages.5.jitter=1", r"index 5 out of range"),
+        ("nonsense.key=1", r"no block 'nonsense'"),
+        ("no-equals-sign", r"must look like key.path=value"),
+        ("stages.0.jiter=1", r"has no setting 'jiter'"),
+    ],
+)
+def test_bad_overrides(override, expected):
+    raw = {"source": dict(SOURCE), "stages": [{"type": "oracle_detector"}, {"type": "oracle_detector"}]}
+    with pytest.raises(ConfigError, match=expected):
+        load_pipeline(raw, [override])
+
+
+def test_run_pipeline_from_python_writes_outputs_and_profile(tmp_path, capsys):
+    raw = {"source": {"type": "conftest:CountingSource", "lengths": {"a": 3, "b": 2}},
+           "sinks": [{"type": "json_lines"}], "output": str(tmp_path / "out"),
+           "profile_json": str(tmp_path / "profile.json"), "progress": False}
+    report = run_pipeline(raw)
+    assert report.frames == {"a": 3, "b": 2}
+    assert len((tmp_path / "out" / "a.jsonl").read_text().splitlines()) == 3
+    assert (tmp_path / "profile.json").is_file()
+    assert "json_lines" in capsys.readouterr().out

@@ -1,0 +1,1 @@
+"""Detector stages: attach `Detections` to each frame."""

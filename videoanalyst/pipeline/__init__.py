@@ -1,0 +1,1 @@
+"""Build pipelines from YAML, run them over streams, and profile every stage."""

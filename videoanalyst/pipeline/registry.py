@@ -1,0 +1,46 @@
+"""Which class a YAML `type:` names. The key is the module's file name: `type: mot_txt` lives in `sinks/mot_txt.py`.
+
+A `type` may also be a dotted path `package.module:ClassName`, so users run their own stages without registering them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Literal
+
+Role = Literal["source", "stage", "sink"]
+
+REGISTRY: dict[Role, dict[str, str]] = {
+    "source": {
+        "video": "videoanalyst.sources.video:VideoSource",
+        "synthetic": "videoanalyst.sources.synthetic:SyntheticSource",
+        "got10k": "videoanalyst.sources.got10k:Got10kSource",
+        "vot": "videoanalyst.sources.vot:VotSource",
+        "mot17": "videoanalyst.sources.mot17:Mot17Source",
+    },
+    "stage": {
+        "oracle_detector": "videoanalyst.detectors.oracle_detector:OracleDetector",
+    },
+    "sink": {
+        "annotated_video": "videoanalyst.sinks.annotated_video:AnnotatedVideoSink",
+        "mot_txt": "videoanalyst.sinks.mot_txt:MotTxtSink",
+        "got10k_txt": "videoanalyst.sinks.got10k_txt:Got10kTxtSink",
+        "json_lines": "videoanalyst.sinks.json_lines:JsonLinesSink",
+    },
+}
+
+
+class UnknownTypeError(LookupError):
+    """`type` names nothing registered for the role and is no importable `module:Class` path."""
+
+
+def resolve(role: Role, name: str) -> type:
+    """The class registered for `name` in `role`, or the class a `module:Class` path names."""
+    target = REGISTRY[role].get(name)
+    if target is None and ":" not in name:
+        raise UnknownTypeError(f"unknown {role} type {name!r}; known: {', '.join(sorted(REGISTRY[role]))}")
+    module_name, _, class_name = (target or name).partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise UnknownTypeError(f"{role} type {name!r}: cannot import {module_name}:{class_name} ({error})") from None
