@@ -18,5 +18,6 @@ def target_to_got10k_row(target: TargetState) -> str:
 
 def format_time_rows(times: np.ndarray) -> str:
     """Per-frame seconds, (N,) or (N, repetitions), as the toolkit's time file."""
-    times = np.asarray(times, dtype=np.float64).reshape(len(times), -1)
+    times = np.asarray(times, dtype=np.float64)
+    times = times[:, None] if times.ndim == 1 else times
     return "".join(",".join(f"{t:.8f}" for t in row) + "\n" for row in times)
