@@ -36,6 +36,19 @@ def format_mot_rows(rows: np.ndarray) -> str:
     )
 
 
+def format_mot_gt_rows(frame_number: int, detections: Detections) -> str:
+    """gt.txt lines of one frame (1-based): ``frame,id,x,y,w,h,consider,class,visibility``.
+
+    ``consider`` comes from the extra field of that name when present, else 1; ``visibility`` likewise, else 1.
+    """
+    xywh = xyxy_to_xywh(detections.xyxy)
+    consider = detections.extra.get("consider", np.ones(len(detections), np.int64))
+    visibility = detections.extra.get("visibility", np.ones(len(detections), np.float32))
+    return "".join(f"{frame_number},{detections.track_ids[i]},{xywh[i, 0]:.3f},{xywh[i, 1]:.3f},{xywh[i, 2]:.3f},"
+                   f"{xywh[i, 3]:.3f},{int(consider[i])},{detections.class_ids[i]},{visibility[i]:.6f}\n"
+                   for i in range(len(detections)))
+
+
 def mot_rows_to_detections(rows: np.ndarray, kind: MotKind = "result") -> Detections:
     """Rows of one frame -> `Detections`. gt rows keep `consider` and `visibility` as extra fields."""
     rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))
