@@ -96,21 +96,28 @@ class StageTimer:
 
 
 class MemoryProbe:
-    """Reads the process's resident memory (Linux /proc, else the peak from getrusage)."""
+    """Reads the process's resident memory: Linux /proc/self/statm, kept open (a read costs ~1 µs, not an open),
+    else the peak from getrusage."""
 
     def __init__(self) -> None:
-        statm = Path("/proc/self/statm")
-        self._statm = statm if statm.exists() else None
-        self._page = os.sysconf("SC_PAGE_SIZE") if self._statm is not None else 0
+        try:
+            self._statm: int | None = os.open("/proc/self/statm", os.O_RDONLY)
+            self._page = os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, AttributeError):
+            self._statm = None
 
     def rss(self) -> int:
         """Current resident set size in bytes."""
         if self._statm is not None:
-            return int(self._statm.read_text().split()[1]) * self._page
+            return int(os.pread(self._statm, 64, 0).split()[1]) * self._page
         import resource
 
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return peak if sys.platform == "darwin" else peak * 1024
+
+    def __del__(self) -> None:
+        if getattr(self, "_statm", None) is not None:
+            os.close(self._statm)
 
 
 def _cuda_in_use():

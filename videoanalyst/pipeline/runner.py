@@ -97,7 +97,8 @@ class Pipeline:
         report = self.report = RunReport(frames={}, profiler=profiler, output_dir=self.output_dir)
         active: list[_ActiveStream] = []
         streams = self.source.streams()
-        bar = tqdm(total=0, unit="frame", disable=not self.progress, dynamic_ncols=True, leave=False)
+        # disable=None: no bar where stderr is not a terminal (CI logs, pipes)
+        bar = tqdm(total=None, unit="frame", disable=None if self.progress else True, dynamic_ncols=True, leave=False)
         try:
             while True:
                 while len(active) < self.max_streams:
@@ -105,10 +106,11 @@ class Pipeline:
                         stream = next(streams, None)
                     if stream is None:
                         break
-                    active.append(self._start(stream))
+                    active.append(self._start(stream, profiler))
                     report.frames[stream.info.stream_id] = 0
-                    bar.total += stream.info.num_frames or 0
-                    bar.refresh()
+                    if stream.info.num_frames is not None:
+                        bar.total = (bar.total or 0) + stream.info.num_frames
+                        bar.refresh()
                 if not active:
                     break
                 reads = [(entry, self._read(entry, profiler)) for entry in active]
@@ -132,13 +134,15 @@ class Pipeline:
             profiler.stop()
         return report
 
-    def _start(self, stream: Stream) -> _ActiveStream:
+    def _start(self, stream: Stream, profiler: Profiler) -> _ActiveStream:
+        """Build (or reuse, when shared) each position's instance and reset it; set-up is charged to the stage."""
         instances = []
         for slot in self._slots:
-            instance = slot.shared or slot.factory()
-            if instance.shares_streams:
-                slot.shared = instance
-            instance.reset(stream.info)
+            with profiler.measure(slot.name, frames=0, count_call=False):
+                instance = slot.shared or slot.factory()
+                if instance.shares_streams:
+                    slot.shared = instance
+                instance.reset(stream.info)
             instances.append(instance)
         return _ActiveStream(stream, instances)
 
