@@ -193,3 +193,33 @@ def test_memory_stays_bounded_on_a_long_stream(counting_source):
     frame_bytes = 320 * 240 * 3
     # 20x more frames must not hold more frames in memory: growth stays below a few frames' worth
     assert long - short < 3 * frame_bytes, (short, long)
+
+
+def test_a_source_failing_mid_stream_keeps_what_the_sinks_wrote(counting_source):
+    from videoanalyst.errors import InputError
+
+    class CorruptAt(counting_source):
+        def _packets(self, stream_id, number, length):
+            for packet in super()._packets(stream_id, number, length):
+                if packet.frame_index == 6:
+                    raise InputError(f"clip.mp4: frame 6 cannot be decoded")
+                yield packet
+
+    store = {}
+    with pytest.raises(InputError, match="frame 6"):
+        Pipeline(CorruptAt({"a": 10}), [functools.partial(FailAt, 99)], [functools.partial(ListSink, store=store)],
+                 progress=False).run()
+    assert store["a"] == [(i, i) for i in range(6)] + ["closed"]
+
+
+def test_frames_are_uploaded_once_and_stages_share_the_upload(counting_source):
+    uploads = []
+
+    class UsesTensor(Stage):
+        def process(self, packet):
+            uploads.append(packet.tensor("cpu"))
+
+    pipeline = Pipeline(counting_source({"a": 3}), [UsesTensor, UsesTensor], device="cpu", progress=False)
+    report = pipeline.run()
+    assert len(uploads) == 6 and all(uploads[2 * i] is uploads[2 * i + 1] for i in range(3))
+    assert "upload" in {r.name for r in report.profiler.reports()}
