@@ -7,12 +7,15 @@ import sys
 
 from videoanalyst.errors import VideoAnalystError
 from videoanalyst.pipeline.build import run_pipeline
+from videoanalyst.pipeline.registry import REGISTRY
 
 EPILOG = """examples:
   python -m videoanalyst.run pipelines/oracle_mot.yaml
   python -m videoanalyst.run pipelines/oracle_mot.yaml source.path=data/MOT17/train/MOT17-02-FRCNN output=runs/mot02
   python -m videoanalyst.run pipelines/oracle_mot.yaml stages.oracle_detector.jitter=0.1 profile_json=runs/profile.json
-"""
+
+types a block may name (or any package.module:ClassName):
+""" + "\n".join(f"  {role + 's:':8s} {', '.join(sorted(names))}" for role, names in REGISTRY.items()) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

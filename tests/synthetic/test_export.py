@@ -124,10 +124,12 @@ def test_builtin_clip_is_exported_once_into_the_cache(tmp_path, monkeypatch):
 
 
 def test_command_line_writes_a_data_set(tmp_path, capsys):
-    cli.main(["--layout", "got10k", "--out", str(tmp_path), "--sequences", "2", "--frames", "5",
+    assert 0 == cli.main(["--layout", "got10k", "--out", str(tmp_path), "--sequences", "2", "--frames", "5",
               "--objects", "3", "--size", "64x48", "--seed", "4", "--camera-pan"])
     assert capsys.readouterr().out.split() == [str(tmp_path / "synthetic-000"), str(tmp_path / "synthetic-001")]
     assert len(list((tmp_path / "synthetic-001").glob("*.jpg"))) == 5
     assert "url: synthetic:seed=5" in (tmp_path / "synthetic-001" / "meta_info.ini").read_text()
     with pytest.raises(SystemExit):
         cli.main(["--layout", "got10k", "--out", str(tmp_path), "--size", "64by48"])
+    assert cli.main(["--layout", "got10k", "--out", str(tmp_path), "--frames", "5"]) == 2  # never overwrites
+    assert "synthetic-000: already exists" in capsys.readouterr().err

@@ -6,14 +6,16 @@ Settings left out keep `SceneConfig`'s defaults.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from pathlib import Path
 
+from videoanalyst.errors import VideoAnalystError
 from videoanalyst.synthetic.export import WRITERS, export_dataset
 from videoanalyst.synthetic.scene import SceneConfig
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m videoanalyst.synthetic", description=__doc__.splitlines()[0])
     parser.add_argument("--layout", required=True, choices=sorted(WRITERS))
     parser.add_argument("--out", required=True, type=Path,
@@ -29,8 +31,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.size:
         settings["width"], settings["height"] = args.size
     config = replace(SceneConfig(), **{key: value for key, value in settings.items() if value is not None})
-    for folder in export_dataset(args.layout, args.out, config, args.sequences):
+    try:
+        folders = export_dataset(args.layout, args.out, config, args.sequences)
+    except VideoAnalystError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for folder in folders:
         print(folder)
+    return 0
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -41,4 +49,4 @@ def _size(text: str) -> tuple[int, int]:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from videoanalyst.core.boxes import xyxy_to_xywh
+from videoanalyst.errors import InputError
 from videoanalyst.formats.got10k import cover_level, format_got10k_boxes, format_got10k_meta
 from videoanalyst.formats.mot17 import MotSeqInfo, format_mot_seqinfo
 from videoanalyst.formats.mot_rows import format_mot_gt_rows
@@ -101,6 +102,8 @@ def export_dataset(layout: Layout, out: Path, config: SceneConfig, num_sequences
     folders = []
     for name, scene_config in numbered_scenes(config, num_sequences):
         folder = out / name
+        if folder.exists():
+            raise InputError(f"{folder}: already exists; export into a new folder or remove it first")
         folder.mkdir()
         WRITERS[layout](Scene(scene_config), folder)
         folders.append(folder)
