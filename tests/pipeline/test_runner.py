@@ -202,7 +202,7 @@ def test_a_source_failing_mid_stream_keeps_what_the_sinks_wrote(counting_source)
         def _packets(self, stream_id, number, length):
             for packet in super()._packets(stream_id, number, length):
                 if packet.frame_index == 6:
-                    raise InputError(f"clip.mp4: frame 6 cannot be decoded")
+                    raise InputError("clip.mp4: frame 6 cannot be decoded")
                 yield packet
 
     store = {}
@@ -223,3 +223,13 @@ def test_frames_are_uploaded_once_and_stages_share_the_upload(counting_source):
     report = pipeline.run()
     assert len(uploads) == 6 and all(uploads[2 * i] is uploads[2 * i + 1] for i in range(3))
     assert "upload" in {r.name for r in report.profiler.reports()}
+
+
+def test_a_stage_that_fails_to_build_closes_the_stream_it_was_built_for(counting_source):
+    def broken():
+        raise ValueError("bad setting")
+
+    source = counting_source({"a": 3})
+    with pytest.raises(ValueError, match="bad setting"):
+        Pipeline(source, [broken], progress=False).run()
+    assert source.closed == ["a"]

@@ -106,7 +106,11 @@ class Pipeline:
                         stream = next(streams, None)
                     if stream is None:
                         break
-                    active.append(self._start(stream, profiler))
+                    try:
+                        active.append(self._start(stream, profiler))
+                    except BaseException:
+                        stream.close()  # stops its decoding thread; the error (e.g. a bad sink setting) goes on
+                        raise
                     report.frames[stream.info.stream_id] = 0
                     if stream.info.num_frames is not None:
                         bar.total = (bar.total or 0) + stream.info.num_frames
@@ -130,6 +134,8 @@ class Pipeline:
                 if slot.shared is not None:
                     with profiler.measure(slot.name, frames=0, count_call=False):
                         slot.shared.close()
+            if hasattr(streams, "close"):
+                streams.close()  # a source generator left mid-way releases what it holds
             bar.close()
             profiler.stop()
         return report
