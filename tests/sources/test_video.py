@@ -215,3 +215,27 @@ def test_closing_a_stream_early_stops_its_thread(tmp_path):
     stream.close()
     assert not any(thread.name == "decode early" for thread in threading.enumerate())
     assert list(stream) == []
+
+
+def test_http_stream_delivers_the_same_frames_as_the_file(tmp_path):
+    """A network stream, served from this machine's loopback only, reads exactly like the file behind it."""
+    import functools
+    import http.server
+
+    clip = write_clip(tmp_path / "served.mp4", gradient_frames(20))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/served.mp4"
+        stream, packets = read_all(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    _, local = read_all(clip)
+    assert stream.info.stream_id == "served" and len(packets) == 20
+    for remote, here in zip(packets, local):
+        assert remote.timestamp == here.timestamp
+        np.testing.assert_array_equal(remote.image, here.image)
