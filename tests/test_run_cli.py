@@ -41,7 +41,10 @@ def test_shipped_pipeline_runs_on_the_builtin_clip(cache, capsys):
     "args, expected",
     [
         (["pipelines/oracle_mot.yaml", "stages.0.jiter=1"], "has no setting 'jiter' (did you mean 'jitter'?)"),
-        (["pipelines/oracle_mot.yaml", "source.path=/no/such/folder"], "/no/such/folder"),
+        (["pipelines/oracle_mot.yaml", "source.path=/no/such/folder"],
+         "pipelines/oracle_mot.yaml: source.path: /no/such/folder: no such mot17 sequence or data-set folder"),
+        (["pipelines/oracle_mot.yaml", "source.type=video", "source.path=/no/such.mp4"],
+         "source.path: /no/such.mp4: no such file; expected a video file"),
         (["pipelines/absent.yaml"], "no such pipeline file"),
         (["pipelines/oracle_mot.yaml", "stages.0.type=sortt"], "unknown stage type 'sortt'"),
     ],
@@ -53,3 +56,34 @@ def test_mistakes_print_one_error_line_and_no_traceback(cache, args, expected):
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) <= 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_a_readable_video_and_complete_result_files(tmp_path):
+    import signal
+    import time
+
+    from videoanalyst.sources.video import VideoSource
+
+    pipeline = tmp_path / "long.yaml"
+    pipeline.write_text(
+        "source: {type: synthetic, width: 96, height: 64, num_frames: 100000, num_objects: 3}\n"
+        "stages: [{type: oracle_detector, keep_identities: true, miss_rate: 0, false_positives: 0, min_visibility: 0}]\n"
+        "sinks: [{type: mot_txt}, {type: annotated_video}]\n"
+        f"output: {tmp_path / 'out'}\n")
+    process = subprocess.Popen([sys.executable, "-m", "videoanalyst.run", str(pipeline)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = tmp_path / "out" / "synthetic-000.txt"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not results.exists() or results.stat().st_size < 2000):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert "annotated_video" in stdout  # the profile of what ran is still printed
+    frames_written = len(read_mot_file(results))
+    assert frames_written > 0
+    (stream,) = VideoSource(str(results.with_suffix(".mp4"))).streams()
+    decoded = sum(1 for _ in stream)
+    assert abs(decoded - frames_written) <= 1  # the frame in flight when Ctrl-C came may or may not be in

@@ -293,8 +293,14 @@ def _suggest(key: str, allowed: list[str]) -> str:
 
 
 def _construct(spec: ComponentSpec, kwargs: dict[str, Any]) -> Any:
-    """Build the component; an input error raised by its constructor is reported with the YAML key."""
+    """Build the component; an input error raised by its constructor is reported with the YAML key.
+
+    The key is the setting whose value the message names (a missing ``path`` names the path), else the block.
+    """
     try:
         return spec.cls(**kwargs)
     except VideoAnalystError as error:
-        raise type(error)(f"{spec.where}: {error}") from None
+        message = str(error)
+        named = [name for name, value in spec.kwargs.items() if isinstance(value, str) and value and value in message]
+        where = f"{spec.where}.{named[0]}" if len(named) == 1 else spec.where
+        raise type(error)(f"{where}: {message}") from None
