@@ -37,3 +37,47 @@ def test_json_report(tmp_path):
     assert stage["name"] == "stage" and stage["calls"] == 1 and stage["frames"] == 2
     assert stage["peak_rss_mb"] > 1 and data["wall_s"] >= stage["total_s"]
     assert stage["peak_cuda_mb"] is None  # no CUDA in this process
+
+
+class FakeCuda:
+    """Stands in for torch.cuda: records synchronisations and reports a peak per stage."""
+
+    def __init__(self):
+        self.events = []
+        self.peak = 0
+
+    def is_available(self):
+        return True
+
+    def is_initialized(self):
+        return True
+
+    def synchronize(self):
+        self.events.append("sync")
+
+    def reset_peak_memory_stats(self):
+        self.events.append("reset")
+        self.peak = 0
+
+    def max_memory_allocated(self):
+        return self.peak
+
+
+def test_gpu_work_is_synchronised_and_charged_to_its_own_stage(monkeypatch):
+    import sys
+    import types
+
+    cuda = FakeCuda()
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
+    profiler = Profiler()
+    with profiler.measure("detector", frames=1):
+        cuda.events.append("work")
+        cuda.peak = 300 * 2**20
+    with profiler.measure("tracker", frames=1):
+        cuda.events.append("work")
+        cuda.peak = 20 * 2**20
+    # queued GPU work is flushed before a stage's clock starts and before it stops
+    assert cuda.events == ["sync", "reset", "work", "sync"] * 2
+    reports = {r.name: r for r in profiler.reports()}
+    assert reports["detector"].peak_cuda_mb == 300 and reports["tracker"].peak_cuda_mb == 20
+    assert "peak CUDA MB" in profiler.table()
