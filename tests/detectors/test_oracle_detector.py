@@ -54,5 +54,5 @@ def test_needs_multi_object_ground_truth():
     detector.reset(StreamInfo("s", 32, 32))
     p = FramePacket("s", 7, 0.0, np.zeros((32, 32, 3), np.uint8))
     p.outputs["ground_truth"] = TargetState([1, 2, 3, 4])
-    with pytest.raises(InputError, match="frame 7 of 's' has TargetState"):
+    with pytest.raises(InputError, match="frame 7 of 's' has a TargetState"):
         detector.process(p)

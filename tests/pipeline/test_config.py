@@ -122,3 +122,13 @@ def test_two_synthetic_streams_interleaved_write_one_file_each(tmp_path):
     first = (tmp_path / "synthetic-000.txt").read_text()
     second = (tmp_path / "synthetic-001.txt").read_text()
     assert first and second and first != second  # different scenes, no rows crossed over
+
+
+def test_values_are_coerced_inside_optional_and_containers():
+    from videoanalyst.pipeline.config import check_value
+
+    assert check_value(30, float | None, "fps") == 30.0 and isinstance(check_value(30, float | None, "fps"), float)
+    assert check_value(None, float | None, "fps") is None
+    assert check_value([1, 2], tuple[float, float], "range") == (1.0, 2.0)
+    assert all(isinstance(v, float) for v in check_value([1, 2], tuple[float, float], "range"))
+    assert check_value([1, 2.5], list[float] | None, "xs") == [1.0, 2.5]

@@ -81,3 +81,18 @@ def test_json_lines_one_object_a_frame(tmp_path):
     assert record["frame"] == 1 and record["timestamp"] == pytest.approx(1 / 30, abs=1e-6)
     assert record["detections"][0]["track_id"] == 2 and record["target"]["xyxy"] == [1, 2, 3, 4]
     assert "other" not in record and record["stage_ms"] == {"tracker": 2.5}
+
+
+def test_got10k_repetitions_of_different_lengths_keep_every_time(tmp_path):
+    """A shorter or longer earlier run is padded with NaN (the toolkit skips NaN times), never dropped."""
+    results = tmp_path / "MyTracker"
+    for repetition, frames in ((1, 2), (2, 3)):
+        sink = Got10kTxtSink(str(results), repetition=repetition)
+        sink.reset(INFO)
+        for i in range(frames):
+            p = packet(i, target=TargetState.from_xywh([1, 2, 3, 4]))
+            p.stage_seconds["tracker"] = 0.01 * repetition
+            sink.process(p)
+        sink.close()
+    times = np.loadtxt(results / "seq" / "seq_time.txt", delimiter=",")
+    np.testing.assert_allclose(times, [[0.01, 0.02], [0.01, 0.02], [np.nan, 0.02]])

@@ -44,9 +44,10 @@ class OracleDetector(Stage):
     def process(self, packet: FramePacket) -> None:
         truth = packet.outputs.get(GROUND_TRUTH)
         if not isinstance(truth, Detections):
+            found = "none" if truth is None else f"a {type(truth).__name__}"
             raise InputError(f"oracle_detector needs multi-object ground truth (Detections) on every frame; frame "
-                             f"{packet.frame_index} of {packet.stream_id!r} has {type(truth).__name__}. Use a source "
-                             f"that reads annotations (mot17, synthetic)")
+                             f"{packet.frame_index} of {packet.stream_id!r} has {found}. Use a source that reads "
+                             f"annotations (mot17, synthetic)")
         visibility = truth.extra.get("visibility", np.ones(len(truth), np.float32))
         kept = truth[(visibility >= self.min_visibility) & (self._rng.random(len(truth)) >= self.miss_rate)]
         size = np.concatenate([kept.xyxy[:, 2:] - kept.xyxy[:, :2]] * 2, axis=1)

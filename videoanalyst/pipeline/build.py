@@ -38,11 +38,11 @@ def run_pipeline(pipeline: str | Path | Mapping[str, Any], overrides: list[str] 
         report = runner.run()
     finally:
         if runner.report is not None:
-            finish_report(runner.report, config, print_profile)
+            _finish_report(runner.report, config, print_profile)
     return report
 
 
-def finish_report(report: RunReport, config: PipelineConfig, print_profile: bool) -> None:
+def _finish_report(report: RunReport, config: PipelineConfig, print_profile: bool) -> None:
     """Print the profile table and write its JSON when the pipeline asks for it; also after a failed run."""
     if print_profile:
         print(report.profiler.table())

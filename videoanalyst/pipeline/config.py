@@ -6,6 +6,7 @@ A pipeline file has `source` (one block), `stages` and `sinks` (lists of blocks)
 
 from __future__ import annotations
 
+import collections.abc
 import copy
 import dataclasses
 import difflib
@@ -48,7 +49,6 @@ class RunSettings:
 class ComponentSpec:
     """One block of a pipeline file: the class it names, its checked kwargs, and where it was written."""
 
-    role: Role
     type_name: str
     cls: type
     kwargs: dict[str, Any]
@@ -67,7 +67,6 @@ class ComponentSpec:
 class PipelineConfig:
     """A checked pipeline file."""
 
-    path: str
     source: ComponentSpec
     stages: list[ComponentSpec]
     sinks: list[ComponentSpec]
@@ -172,7 +171,6 @@ def _check_pipeline(raw: dict[str, Any], label: str) -> PipelineConfig:
         if getattr(settings, key) < 1:
             raise ConfigError(f"{label}: {key}: expected an int >= 1, got {getattr(settings, key)}")
     return PipelineConfig(
-        path=label,
         source=_check_block("source", raw["source"], f"{label}: source"),
         stages=[_check_block("stage", b, f"{label}: stages[{i}]") for i, b in enumerate(_as_list(raw, "stages", label))],
         sinks=[_check_block("sink", b, f"{label}: sinks[{i}]") for i, b in enumerate(_as_list(raw, "sinks", label))],
@@ -216,7 +214,7 @@ def _check_block(role: Role, block: Any, where: str) -> ComponentSpec:
             kwargs[name] = check_value(kwargs[name], hints.get(name, Any), f"{where}.{name}")
         elif parameter.default is inspect.Parameter.empty and name not in injected:
             raise ConfigError(f"{where}: {type_name} needs setting {name!r}")
-    return ComponentSpec(role=role, type_name=str(type_name), cls=cls, kwargs=kwargs, where=where)
+    return ComponentSpec(type_name=str(type_name), cls=cls, kwargs=kwargs, where=where)
 
 
 def constructor_parameters(cls: type) -> dict[str, inspect.Parameter]:
@@ -259,13 +257,13 @@ def _fits(value: Any, annotation: Any) -> bool:
         return isinstance(value, str)
     if annotation is bool:
         return isinstance(value, bool)
-    if origin in (list, tuple, typing.get_origin(typing.Sequence[int])):
+    if origin in (list, tuple, collections.abc.Sequence):
         if not isinstance(value, (list, tuple)):
             return False
         if origin is tuple and args and args[-1] is not Ellipsis:
             return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
         return all(_fits(v, args[0]) for v in value) if args else True
-    if origin in (dict, typing.get_origin(typing.Mapping[str, int])):
+    if origin in (dict, collections.abc.Mapping):
         return isinstance(value, dict) and (not args or all(_fits(k, args[0]) and _fits(v, args[1])
                                                             for k, v in value.items()))
     if isinstance(annotation, type):
@@ -274,10 +272,17 @@ def _fits(value: Any, annotation: Any) -> bool:
 
 
 def _coerce(value: Any, annotation: Any) -> Any:
+    """Ints to floats and lists to tuples where the annotation asks, also inside `X | None` and containers."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return _coerce(value, next(arg for arg in args if _fits(value, arg)))
     if annotation is float and isinstance(value, int):
         return float(value)
-    if typing.get_origin(annotation) is tuple and isinstance(value, list):
-        return tuple(value)
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        return tuple(_coerce(v, a) for v, a in zip(value, args))
+    if origin in (list, tuple, collections.abc.Sequence) and args:
+        items = [_coerce(v, args[0]) for v in value]
+        return tuple(items) if origin is tuple else items
     return value
 
 

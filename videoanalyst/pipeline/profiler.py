@@ -56,7 +56,7 @@ class StageReport:
 
 
 class StageTimer:
-    """Accumulates the cost of one stage; used as a context manager around each call."""
+    """Accumulates the cost of one stage over a run; `Profiler.measure` charges each call to it."""
 
     def __init__(self, name: str, memory: MemoryProbe) -> None:
         self.name = name
@@ -120,12 +120,21 @@ class MemoryProbe:
             os.close(self._statm)
 
 
-def _cuda_in_use():
-    """torch.cuda when this process has initialised CUDA, else None (the profiler never initialises it)."""
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
-        return torch.cuda
-    return None
+class _CudaProbe:
+    """torch.cuda once this process has initialised CUDA, else None; the profiler never initialises it itself.
+
+    Once found it is kept, so the per-call check costs nothing on the hot path after that.
+    """
+
+    def __init__(self) -> None:
+        self._cuda = None
+
+    def __call__(self):
+        if self._cuda is None:
+            torch = sys.modules.get("torch")
+            if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+                self._cuda = torch.cuda
+        return self._cuda
 
 
 class Profiler:
@@ -133,6 +142,7 @@ class Profiler:
 
     def __init__(self) -> None:
         self._memory = MemoryProbe()
+        self._cuda = _CudaProbe()
         self.timers: dict[str, StageTimer] = {}
         self._started = time.perf_counter()
         self._stopped: float | None = None
@@ -144,7 +154,7 @@ class Profiler:
 
     def measure(self, name: str, frames: int, count_call: bool = True) -> _Measurement:
         """Context manager charging the enclosed work to stage `name`; `.seconds` holds its duration after."""
-        return _Measurement(self.timer(name), frames, count_call)
+        return _Measurement(self.timer(name), frames, count_call, self._cuda)
 
     def stop(self) -> None:
         self._stopped = time.perf_counter()
@@ -189,23 +199,24 @@ class Profiler:
 
 
 class _Measurement:
-    __slots__ = ("_timer", "_frames", "_count_call", "_start", "_cuda", "seconds")
+    __slots__ = ("_timer", "_frames", "_count_call", "_cuda_probe", "_start", "seconds")
 
-    def __init__(self, timer: StageTimer, frames: int, count_call: bool) -> None:
+    def __init__(self, timer: StageTimer, frames: int, count_call: bool, cuda_probe: _CudaProbe) -> None:
         self._timer = timer
         self._frames = frames
         self._count_call = count_call
+        self._cuda_probe = cuda_probe
 
     def __enter__(self) -> _Measurement:
-        self._cuda = _cuda_in_use()
-        if self._cuda is not None:
-            self._cuda.synchronize()
-            self._cuda.reset_peak_memory_stats()
+        cuda = self._cuda_probe()
+        if cuda is not None:
+            cuda.synchronize()
+            cuda.reset_peak_memory_stats()
         self._start = time.perf_counter()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        cuda = self._cuda or _cuda_in_use()  # a stage may initialise CUDA during its first call
+        cuda = self._cuda_probe()  # looked up again: a stage may initialise CUDA during its first call
         if cuda is not None:
             cuda.synchronize()
         seconds = time.perf_counter() - self._start

@@ -59,6 +59,10 @@ class Got10kTxtSink(TextFileSink):
         times = np.asarray(self._times)[:, None]
         if self.repetition > 1 and self._time_file.is_file():
             earlier = np.loadtxt(self._time_file, delimiter=",", ndmin=2)[:, : self.repetition - 1]
-            if len(earlier) == len(times):
-                times = np.concatenate([earlier, times], axis=1)
+            rows = max(len(earlier), len(times))  # runs of other lengths are padded with NaN, never dropped;
+            times = np.concatenate([_pad_rows(earlier, rows), _pad_rows(times, rows)], axis=1)  # the toolkit skips NaN
         self._time_file.write_text(format_time_rows(times))
+
+
+def _pad_rows(columns: np.ndarray, rows: int) -> np.ndarray:
+    return np.pad(columns, ((0, rows - len(columns)), (0, 0)), constant_values=np.nan)
