@@ -1,8 +1,12 @@
 import numpy as np
 
 from videoanalyst.core import Detections, TargetState
-from videoanalyst.formats.json_records import (detections_to_records, record_to_target, records_to_detections,
-                                               target_to_record)
+from videoanalyst.formats.json_records import (
+    detections_to_records,
+    record_to_target,
+    records_to_detections,
+    target_to_record,
+)
 
 
 def test_detections_round_trip():

@@ -96,4 +96,5 @@ def read_mot_file(path: str | Path, kind: MotKind = "result") -> dict[int, Detec
     order = np.argsort(frames, kind="stable")
     table, frames = table[order], frames[order]
     starts = np.flatnonzero(np.r_[True, frames[1:] != frames[:-1]])
-    return {int(frames[s]): mot_rows_to_detections(chunk, kind) for s, chunk in zip(starts, np.split(table, starts[1:]))}
+    chunks = np.split(table, starts[1:])
+    return {int(frames[s]): mot_rows_to_detections(chunk, kind) for s, chunk in zip(starts, chunks)}

@@ -76,7 +76,9 @@ class PipelineConfig:
 _BLOCK_KEYS = ("source", "stages", "sinks")
 
 
-def load_pipeline(path: str | Path | Mapping[str, Any], overrides: list[str] | Mapping[str, Any] = ()) -> PipelineConfig:
+def load_pipeline(
+    path: str | Path | Mapping[str, Any], overrides: list[str] | Mapping[str, Any] = ()
+) -> PipelineConfig:
     """Read a pipeline file (or a dict), apply `key.path=value` overrides and check it all.
 
     Raises:
@@ -172,7 +174,9 @@ def _check_pipeline(raw: dict[str, Any], label: str) -> PipelineConfig:
             raise ConfigError(f"{label}: {key}: expected an int >= 1, got {getattr(settings, key)}")
     return PipelineConfig(
         source=_check_block("source", raw["source"], f"{label}: source"),
-        stages=[_check_block("stage", b, f"{label}: stages[{i}]") for i, b in enumerate(_as_list(raw, "stages", label))],
+        stages=[
+            _check_block("stage", b, f"{label}: stages[{i}]") for i, b in enumerate(_as_list(raw, "stages", label))
+        ],
         sinks=[_check_block("sink", b, f"{label}: sinks[{i}]") for i, b in enumerate(_as_list(raw, "sinks", label))],
         settings=settings,
     )

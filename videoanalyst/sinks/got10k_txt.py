@@ -1,4 +1,7 @@
-"""Write single-object tracking results in the GOT-10k toolkit's layout: ``<output_dir>/<seq>/<seq>_NNN.txt`` + ``<seq>_time.txt``."""
+"""Write single-object tracking results in the GOT-10k toolkit's layout.
+
+The files are ``<output_dir>/<seq>/<seq>_NNN.txt`` + ``<seq>_time.txt``.
+"""
 
 from __future__ import annotations
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from videoanalyst.formats.got10k import (got10k_fps, got10k_targets, read_got10k_groundtruth, read_got10k_labels,
-                                         read_got10k_meta)
+from videoanalyst.formats.got10k import (
+    got10k_fps,
+    got10k_targets,
+    read_got10k_groundtruth,
+    read_got10k_labels,
+    read_got10k_meta,
+)
 from videoanalyst.sources.image_sequences import ImageSequence, ImageSequenceSource, list_images
 
 
