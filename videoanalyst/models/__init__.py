@@ -1,0 +1,1 @@
+"""Networks: backbones and the task models built on them."""

@@ -1,0 +1,101 @@
+"""Where weight files live and how they are checked: the cache folder, md5 hashes, the message when one is absent.
+
+Nothing is downloaded implicitly. The official SiamFC++ files sit behind a Google Drive folder (no direct file
+URL), so the message names the page and the exact path to put the file at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from videoanalyst.errors import InputError
+
+_MD5_IN_NAME = re.compile(r"md5_([0-9a-f]{32})")
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """A published weights file.
+
+    Args:
+        file: its file name (the official names carry the md5: `...-md5_<32 hex>.pkl`).
+        md5: its md5, checked before loading; None to take it from the file name, if there.
+        url: where to download it (a model-zoo page when there is no direct link).
+        folder: sub-folder of the weights cache it is looked up in.
+    """
+
+    file: str
+    md5: str | None = None
+    url: str | None = None
+    folder: str = ""
+
+    @property
+    def expected_md5(self) -> str | None:
+        return self.md5 or md5_in_name(self.file)
+
+    @property
+    def cached_path(self) -> Path:
+        """Where the file is looked for: `<weights cache>/<folder>/<file>`."""
+        return weights_cache() / self.folder / self.file
+
+    def absent_message(self) -> str:
+        """What to do when the file is not in the cache."""
+        where = f" (download it from {self.url})" if self.url else ""
+        return f"weights file {self.file} not found: put it at {self.cached_path}{where}, or pass its path"
+
+
+def weights_cache() -> Path:
+    """The weights cache: $VIDEOANALYST_WEIGHTS, else $XDG_CACHE_HOME/videoanalyst/weights (~/.cache/...)."""
+    if os.environ.get("VIDEOANALYST_WEIGHTS"):
+        return Path(os.environ["VIDEOANALYST_WEIGHTS"]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "videoanalyst" / "weights"
+
+
+def md5_in_name(name: str) -> str | None:
+    """The md5 an official file name carries (`...-md5_<32 hex>.<ext>`), or None."""
+    match = _MD5_IN_NAME.search(name)
+    return match.group(1) if match else None
+
+
+def file_md5(path: Path) -> str:
+    """The md5 of a file, read in 1 MiB blocks."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_md5(path: Path, expected: str | None) -> None:
+    """Refuse a file whose md5 is not `expected` (a partial download, another version); None checks nothing."""
+    if expected is None:
+        return
+    actual = file_md5(path)
+    if actual != expected:
+        raise InputError(
+            f"{path}: md5 {actual} does not match the expected {expected}; the file is damaged or another "
+            "version: download it again"
+        )
+
+
+def find_weights(spec: WeightsFile) -> Path | None:
+    """The cached file, md5-checked, or None when it is not there."""
+    path = spec.cached_path
+    if not path.is_file():
+        return None
+    verify_md5(path, spec.expected_md5)
+    return path
+
+
+def user_weights(path: str | Path) -> Path:
+    """A weights file the user named: it must exist, and match the md5 its name carries, if any."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"{path}: no such weights file")
+    verify_md5(path, md5_in_name(path.name))
+    return path
