@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from videoanalyst.models.siamfcpp import (
     depthwise_correlation,
@@ -72,9 +73,10 @@ def test_score_map_points_are_video_analysts_grid():
 
 def test_boxes_decode_offsets_around_each_cell():
     network = randomize_(siamfcpp_alexnet(), seed=1)
+    grid = torch.rand(2, 3, 8, 8) * 255
     with torch.no_grad():
-        kernels = network.template(torch.rand(1, 3, 127, 127) * 255)
-        out = network.search(torch.rand(1, 3, 303, 303) * 255, kernels)
+        kernels = network.template(F.interpolate(grid[:1], size=127, mode="bilinear"))
+        out = network.search(F.interpolate(grid[1:], size=303, mode="bilinear"), kernels)
     points = score_map_points(303, 17)
     assert torch.all(out.boxes[0, :, :2] < points) and torch.all(out.boxes[0, :, 2:] > points)
 
@@ -102,6 +104,7 @@ def test_random_weights_are_seeded_and_not_degenerate():
     b = randomize_(siamfcpp_alexnet(), seed=3)
     for (key, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
         torch.testing.assert_close(va, vb, msg=key)
+    grid = torch.rand(2, 3, 8, 8) * 255  # image-like inputs: smooth colour fields
     with torch.no_grad():
-        out = a(torch.rand(1, 3, 127, 127) * 255, torch.rand(1, 3, 303, 303) * 255)
+        out = a(F.interpolate(grid[:1], size=127, mode="bilinear"), F.interpolate(grid[1:], size=303, mode="bilinear"))
     assert out.scores.std() > 0.01

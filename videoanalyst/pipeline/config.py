@@ -202,35 +202,45 @@ def _check_block(role: Role, block: Any, where: str) -> ComponentSpec:
         cls = resolve(role, str(type_name))
     except UnknownTypeError as error:
         raise ConfigError(f"{where}.type: {error}") from None
-    parameters = constructor_parameters(cls)
     injected = INJECTED.get(role, ())
     for name in injected:
-        if name not in parameters:
+        if name not in constructor_parameters(cls):
             raise ConfigError(f"{where}.type: {type_name} cannot be a {role}: its constructor takes no {name!r}")
-    allowed = [name for name in parameters if name not in injected]
-    for key in kwargs:
-        if key not in parameters:
-            raise ConfigError(f"{where}: {type_name} has no setting {key!r}{_suggest(key, allowed)}; "
-                              f"allowed: {', '.join(allowed) or '(none)'}")
-    hints = _type_hints(cls)
-    for name, parameter in parameters.items():
-        if name in kwargs:
-            kwargs[name] = check_value(kwargs[name], hints.get(name, Any), f"{where}.{name}")
-        elif parameter.default is inspect.Parameter.empty and name not in injected:
-            raise ConfigError(f"{where}: {type_name} needs setting {name!r}")
+    kwargs = check_arguments(cls, kwargs, where, str(type_name), injected)
     return ComponentSpec(type_name=str(type_name), cls=cls, kwargs=kwargs, where=where)
 
 
-def constructor_parameters(cls: type) -> dict[str, inspect.Parameter]:
-    """The keyword arguments a YAML block may set for `cls`."""
-    signature = inspect.signature(cls.__init__)
-    return {name: p for name, p in list(signature.parameters.items())[1:]
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+def check_arguments(
+    cls: type | Callable[..., Any], kwargs: dict[str, Any], where: str, label: str, injected: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """`kwargs` checked against `cls`'s constructor: every key known, every value of its annotated type, every
+    required argument present (except the `injected` ones); a ConfigError names `where.key` otherwise."""
+    parameters = constructor_parameters(cls)
+    allowed = [name for name in parameters if name not in injected]
+    for key in kwargs:
+        if key not in allowed:
+            raise ConfigError(f"{where}: {label} has no setting {key!r}{_suggest(key, allowed)}; "
+                              f"allowed: {', '.join(allowed) or '(none)'}")
+    hints = _type_hints(cls)
+    checked = dict(kwargs)
+    for name, parameter in parameters.items():
+        if name in checked:
+            checked[name] = check_value(checked[name], hints.get(name, Any), f"{where}.{name}")
+        elif parameter.default is inspect.Parameter.empty and name not in injected:
+            raise ConfigError(f"{where}: {label} needs setting {name!r}")
+    return checked
 
 
-def _type_hints(cls: type) -> dict[str, Any]:
+def constructor_parameters(cls: type | Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    """The keyword arguments a YAML block may set for `cls` (a class, or a builder function)."""
+    function = cls.__init__ if inspect.isclass(cls) else cls
+    parameters = list(inspect.signature(function).parameters.items())[1 if inspect.isclass(cls) else 0 :]
+    return {name: p for name, p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _type_hints(cls: type | Callable[..., Any]) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(cls.__init__)
+        return typing.get_type_hints(cls.__init__ if inspect.isclass(cls) else cls)
     except (NameError, TypeError):
         return {}
 

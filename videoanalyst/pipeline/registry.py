@@ -17,15 +17,18 @@ REGISTRY: dict[Role, dict[str, str]] = {
         "got10k": "videoanalyst.sources.got10k:Got10kSource",
         "vot": "videoanalyst.sources.vot:VotSource",
         "mot17": "videoanalyst.sources.mot17:Mot17Source",
+        "image_folder": "videoanalyst.sources.image_folder:ImageFolderSource",
     },
     "stage": {
         "oracle_detector": "videoanalyst.detectors.oracle_detector:OracleDetector",
+        "siamfcpp": "videoanalyst.trackers.siamfcpp:SiamFCpp",
     },
     "sink": {
         "annotated_video": "videoanalyst.sinks.annotated_video:AnnotatedVideoSink",
         "mot_txt": "videoanalyst.sinks.mot_txt:MotTxtSink",
         "got10k_txt": "videoanalyst.sinks.got10k_txt:Got10kTxtSink",
         "json_lines": "videoanalyst.sinks.json_lines:JsonLinesSink",
+        "target_txt": "videoanalyst.sinks.target_txt:TargetTxtSink",
     },
 }
 

@@ -1,0 +1,85 @@
+"""Run video_analyst's own SiamFCppTracker (unmodified) on frames from a .npz and save its boxes and timings.
+
+Runs in its own process with a video_analyst checkout first on PYTHONPATH (its package is also called
+`videoanalyst`), so it never imports ours. Only Python / NumPy compatibility shims are applied, nothing else.
+
+    PYTHONPATH=VIDEO_ANALYST_DIR:DEPS python evaluation/reference/video_analyst_siamfcpp.py \
+        --config CONFIG.yaml --weights W.pkl --frames FRAMES.npz --out OUT.npz [--device cpu] [--threads 2]
+
+FRAMES.npz holds `frames` (N, H, W, 3) uint8 BGR and `init` (4,) x, y, w, h. OUT.npz gets `boxes` (N, 4) x, y, w, h
+(row 0 is the init box) and `seconds` (N-1,) wall time of each `update`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import collections.abc
+import sys
+import time
+import types
+
+import numpy as np
+
+# Compatibility shims for a 2020 code base on Python 3.11 / NumPy 2; they change no arithmetic.
+for _name in collections.abc.__all__:  # collections.Iterable, Mapping, ... (moved to collections.abc in 3.10)
+    setattr(collections, _name, getattr(collections.abc, _name))
+np.int = int
+np.float = float
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="a video_analyst test YAML")
+    parser.add_argument("--weights", required=True)
+    parser.add_argument("--frames", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--warmup", type=int, default=0, help="updates run and discarded before timing")
+    args = parser.parse_args()
+
+    import torch
+
+    # Its config module imports every builder, the training monitor's TensorBoard writer among them; tracking
+    # never uses it, so a stand-in module saves installing tensorboard.
+    for name in ("torch.utils.tensorboard", "torch.utils.tensorboard.writer"):
+        stand_in = types.ModuleType(name)
+        stand_in.SummaryWriter = object
+        sys.modules.setdefault(name, stand_in)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from videoanalyst.config.config import cfg, specify_task
+    from videoanalyst.model import builder as model_builder
+
+    from videoanalyst.pipeline import builder as pipeline_builder
+
+    cfg.merge_from_file(args.config)
+    task, task_cfg = specify_task(cfg.test)
+    task_cfg.model.task_model[task_cfg.model.task_model.name].pretrain_model_path = args.weights
+    task_cfg.freeze()
+    model = model_builder.build(task, task_cfg.model)
+    tracker = pipeline_builder.build(task, task_cfg.pipeline, model)
+    tracker.set_device(torch.device(args.device))
+
+    data = np.load(args.frames)
+    frames, init = data["frames"], data["init"].astype(np.float64)
+    for _ in range(args.warmup):
+        tracker.init(frames[0], init)
+        tracker.update(frames[1])
+    tracker.init(frames[0], init)
+    boxes, seconds = [np.asarray(init, dtype=np.float64)], []
+    for frame in frames[1:]:
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        box = tracker.update(frame)
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - start)
+        boxes.append(np.asarray(box, dtype=np.float64))
+    np.savez(args.out, boxes=np.stack(boxes), seconds=np.asarray(seconds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Single-object trackers: the algorithms (`*_tracker.py`) and their pipeline stages."""
