@@ -1,0 +1,162 @@
+"""The training loop: SGD over batches of pairs with the warm-up + cosine schedule, a loss log, checkpoints every N
+iterations, and resuming from the last one (the loop of video_analyst's `RegularTrainer`, megvii-research/
+video_analyst videoanalyst/engine/trainer/trainer_impl/regular_trainer.py, which clips no gradients)."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from videoanalyst.errors import ConfigError
+from videoanalyst.experiments import MODEL_BUILDERS
+from videoanalyst.models.siamfcpp.network import EXEMPLAR_SIZE, SiamFCpp
+from videoanalyst.training.checkpoints import (
+    CHECKPOINT_NAME,
+    FINAL_NAME,
+    LOG_NAME,
+    LossLog,
+    load_checkpoint,
+    save_checkpoint,
+    save_final,
+)
+from videoanalyst.training.config import TrainConfig
+from videoanalyst.training.dataset import PairDataset, seed_worker
+from videoanalyst.training.losses import SiamFCppLoss
+from videoanalyst.training.pairs import TrackSequence, got10k_sequences, synthetic_sequences
+from videoanalyst.training.schedule import WarmupCosine
+
+#: What each loss-log row holds besides the step, lr and time: the `SiamFCppLoss` outputs.
+LOGGED = ("loss", "cls", "ctr", "reg", "iou")
+
+
+def train(
+    config: TrainConfig, output: Path, resume: bool = False, stop_at: int | None = None, progress: bool = True
+) -> int:
+    """Train `config.model` as `config` says, writing into `output`; returns the step reached.
+
+    Writes ``log.jsonl`` (a row every `log_every` iterations: step, lr, the losses, seconds since this session
+    started), ``checkpoint.pt`` every `checkpoint_every` iterations and at the end, and ``final.pt`` (the network's
+    fp32 state dict) when the schedule is complete.
+
+    Args:
+        config: the run's settings.
+        output: folder for the files above; created if missing.
+        resume: continue from ``output/checkpoint.pt`` at its step. Without it, a folder holding a checkpoint is
+            refused, so nothing is overwritten by mistake.
+        stop_at: stop after this many iterations in all (with a checkpoint), to continue later with `resume`.
+        progress: show a progress bar (iterations, it/s, loss, lr).
+
+    Raises:
+        ConfigError, InputError: bad settings, missing or malformed data, or a checkpoint of other settings.
+    """
+    device = _device(config.device)
+    sequences = _sequences(config)
+    torch.manual_seed(config.seed)
+    network = MODEL_BUILDERS[config.model]().to(device).train()
+    if network.score_size(config.search_size) < 1:
+        smallest = EXEMPLAR_SIZE + 2 * network.total_stride * network.head.num_convs
+        raise ConfigError(
+            f"search_size: {config.search_size} leaves {config.model} no score map; it needs at least {smallest}"
+        )
+    optimizer = torch.optim.SGD(
+        network.parameters(), lr=config.start_lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+    output.mkdir(parents=True, exist_ok=True)
+    checkpoint = output / CHECKPOINT_NAME
+    if resume:
+        step = load_checkpoint(checkpoint, network, optimizer, config)
+    elif checkpoint.exists():
+        raise ConfigError(
+            f"{output}: holds a checkpoint already; continue it with --resume, or train into another --output"
+        )
+    else:
+        step = 0
+    end = config.total_iterations if stop_at is None else min(stop_at, config.total_iterations)
+    if step < end:
+        _run(config, network, optimizer, sequences, output, step, end, device, progress)
+    if end == config.total_iterations:
+        save_final(output / FINAL_NAME, network)
+    return max(step, end)
+
+
+def _run(
+    config: TrainConfig,
+    network: SiamFCpp,
+    optimizer: torch.optim.Optimizer,
+    sequences: list[TrackSequence],
+    output: Path,
+    step: int,
+    end: int,
+    device: torch.device,
+    progress: bool,
+) -> None:
+    """Iterations `step` .. `end` - 1, logging and checkpointing as `config` says."""
+    dataset = PairDataset(sequences, config, network.score_size(config.search_size))
+    batch = config.batch_size
+    loader = DataLoader(
+        dataset,
+        batch_size=batch,
+        sampler=range(step * batch, end * batch),
+        drop_last=True,
+        num_workers=config.num_workers,
+        worker_init_fn=seed_worker,
+        generator=torch.Generator().manual_seed(config.seed + step),
+        pin_memory=device.type == "cuda",
+    )
+    schedule = WarmupCosine(
+        config.warmup_iterations, config.total_iterations, config.start_lr, config.peak_lr, config.end_lr
+    )
+    criterion = SiamFCppLoss(
+        config.focal_alpha, config.focal_gamma, config.cls_weight, config.ctr_weight, config.iou_weight
+    )
+    log = LossLog(output / LOG_NAME, step)
+    bar = tqdm(total=config.total_iterations, initial=step, disable=not progress, unit="it", dynamic_ncols=True)
+    started = time.perf_counter()
+    try:
+        for sample in loader:
+            lr = schedule.apply(optimizer, step)
+            exemplar, search = (sample[key].to(device, non_blocking=True).float() for key in ("exemplar", "search"))
+            cls, ctr, boxes = (sample[key].to(device, non_blocking=True) for key in ("cls", "ctr", "boxes"))
+            losses = criterion(network(exemplar, search), cls, ctr, boxes)
+            optimizer.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            optimizer.step()
+            step += 1
+            if not math.isfinite(loss := losses["loss"].item()):
+                raise ConfigError(
+                    f"step {step}: the loss became {loss}; training diverged (lower peak_lr); the last "
+                    f"checkpoint in {output} is from before"
+                )
+            if step % config.log_every == 0 or step == end:
+                values = {key: losses[key].item() for key in LOGGED}
+                log.write({"step": step, "lr": lr, **values, "seconds": round(time.perf_counter() - started, 3)})
+                bar.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{lr:.2e}", refresh=False)
+            bar.update(1)
+            if step % config.checkpoint_every == 0 or step == end:
+                save_checkpoint(output / CHECKPOINT_NAME, network, optimizer, step, config)
+    finally:
+        bar.close()
+        log.close()
+
+
+def _device(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise ConfigError(f"device: {error}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device: {name!r} asked for, but CUDA is not available on this machine")
+        torch.backends.cudnn.benchmark = True
+    return device
+
+
+def _sequences(config: TrainConfig) -> list[TrackSequence]:
+    if config.data is None:
+        return synthetic_sequences(config.scene, config.synthetic_sequences)
+    return got10k_sequences(Path(config.data))
