@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from videoanalyst.errors import ConfigError
 from videoanalyst.models.siamfcpp.checkpoint import load_checkpoint
 from videoanalyst.models.siamfcpp.network import SiamFCpp, siamfcpp_alexnet, siamfcpp_googlenet
 from videoanalyst.models.weights import WeightsFile, find_weights, md5_in_name, user_weights, verify_md5
-from videoanalyst.pipeline.config import check_arguments
+from videoanalyst.pipeline.config import check_arguments, read_yaml_mapping
 from videoanalyst.trackers.siamfcpp_tracker import SiamFCppTracker
 
 #: `model.type` -> the builder it calls.
@@ -100,12 +99,7 @@ def find_experiment(name_or_path: str | Path) -> Path:
 def load_experiment(name_or_path: str | Path) -> Experiment:
     """Read and check an experiment file; every error names the file and the key."""
     path = find_experiment(name_or_path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with keys {', '.join(_BLOCKS)}")
+    raw = read_yaml_mapping(path, "experiment", f"a mapping with keys {', '.join(_BLOCKS)}")
     for key in raw:
         if key not in _BLOCKS:
             raise ConfigError(f"{path}: unknown key {key!r}; allowed: {', '.join(_BLOCKS)}")

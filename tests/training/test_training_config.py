@@ -63,7 +63,7 @@ def test_overrides_and_their_errors(tmp_path):
         (["warmup_epochs=20"], "exp.yaml: warmup_epochs: expected fewer than num_epochs, got 20"),
         (["synthetic.colour=1"], "exp.yaml: synthetic: SceneConfig has no setting 'colour'"),
         (["negative_pair_ratio=1.5"], "negative_pair_ratio: expected a value in [0, 1], got 1.5"),
-        (["batch_size"], "command line: 'batch_size' must look like key=value"),
+        (["batch_size"], "command line: override 'batch_size' must look like key.path=value"),
     ]:
         with pytest.raises(ConfigError) as error:
             load_train_config(path, parse_overrides(items))

@@ -88,25 +88,33 @@ def load_pipeline(
         raw, label = copy.deepcopy(dict(path)), "<pipeline dict>"
     else:
         label = str(path)
-        raw = _read_yaml(Path(path))
-    for key, value in _parse_overrides(overrides, label):
+        raw = read_yaml_mapping(Path(path), "pipeline", f"a mapping with keys {', '.join(_BLOCK_KEYS)}")
+    for key, value in parse_overrides(overrides, label):
         _set_dotted(raw, key, value, label)
     return _check_pipeline(raw, label)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, kind: str, expected: str) -> dict[str, Any]:
+    """The mapping a YAML file holds; a ConfigError naming the file when it is missing, not YAML or not a mapping.
+
+    Args:
+        kind: what the file is, for the message ("pipeline", "experiment").
+        expected: what the mapping should hold, for the message.
+    """
     if not path.is_file():
-        raise ConfigError(f"{path}: no such pipeline file")
+        raise ConfigError(f"{path}: no such {kind} file")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping with keys {', '.join(_BLOCK_KEYS)}, got {type(raw).__name__}")
+        raise ConfigError(f"{path}: expected {expected}, got {type(raw).__name__}")
     return raw
 
 
-def _parse_overrides(overrides: list[str] | Mapping[str, Any], label: str) -> list[tuple[str, Any]]:
+def parse_overrides(overrides: list[str] | Mapping[str, Any], label: str) -> list[tuple[str, Any]]:
+    """``key.path=value`` items as (key, value) pairs, each value read as YAML (``3``, ``0.1``, ``null``,
+    ``[1, 2]``; text that is not YAML stays text); a mapping passes through."""
     if isinstance(overrides, Mapping):
         return list(overrides.items())
     parsed = []

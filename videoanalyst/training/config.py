@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from videoanalyst.errors import ConfigError
 from videoanalyst.models.siamfcpp.network import EXEMPLAR_SIZE
-from videoanalyst.pipeline.config import check_arguments, check_value
+from videoanalyst.pipeline.config import check_arguments, check_value, read_yaml_mapping
+from videoanalyst.pipeline.config import parse_overrides as parse_key_values
 from videoanalyst.synthetic.scene import SceneConfig
 
 ModelName = Literal["siamfcpp_alexnet", "siamfcpp_googlenet"]
@@ -198,19 +197,9 @@ def _require(name: str, ok: bool, expected: str, value: Any) -> None:
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``key=value`` command-line items as {key: value}, each value read as YAML (``3``, ``0.1``, ``null``,
-    ``[1, 2]``); ``synthetic.KEY=value`` sets one scene setting."""
-    overrides: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"command line: {item!r} must look like key=value")
-        try:
-            value = yaml.safe_load(text) if text else ""
-        except yaml.YAMLError:
-            value = text
-        overrides[key.strip()] = value
-    return overrides
+    """``key=value`` command-line items as {key: value}, values read as YAML; ``synthetic.KEY=value`` sets one
+    scene setting."""
+    return dict(parse_key_values(items, "command line"))
 
 
 def load_train_config(path: Path, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
@@ -219,14 +208,7 @@ def load_train_config(path: Path, overrides: Mapping[str, Any] | None = None) ->
     Raises:
         ConfigError: naming the file (or the command line) and the key, with what is allowed.
     """
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such experiment file")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of TrainConfig settings, got {type(raw).__name__}")
+    raw = read_yaml_mapping(path, "experiment", "a mapping of TrainConfig settings")
     settings = _checked(raw, str(path))
     overrides = dict(overrides or {})
     scene = {
