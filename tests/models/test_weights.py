@@ -65,3 +65,18 @@ def test_user_named_files(tmp_path):
     bad.write_bytes(b"abd")
     with pytest.raises(InputError, match="does not match"):
         user_weights(bad)
+
+
+def test_export_half_names_the_file_by_its_md5(tmp_path):
+    import torch
+
+    from videoanalyst.models.siamfcpp import siamfcpp_alexnet
+    from videoanalyst.models.weights import export_half
+
+    network = siamfcpp_alexnet()
+    torch.save(network.state_dict(), tmp_path / "final.pt")
+    path = export_half(tmp_path / "final.pt", tmp_path / "out", "demo")
+    assert path.name == f"demo-md5_{md5_in_name(path.name)}.pt" and user_weights(path) == path
+    state = torch.load(path, weights_only=True)
+    assert state["backbone.conv1.conv.weight"].dtype == torch.float16
+    assert not list((tmp_path / "out").glob("*.partial"))

@@ -99,3 +99,20 @@ def user_weights(path: str | Path) -> Path:
         raise InputError(f"{path}: no such weights file")
     verify_md5(path, md5_in_name(path.name))
     return path
+
+
+def export_half(state_dict_file: str | Path, folder: str | Path, stem: str) -> Path:
+    """Save a checkpoint's floating-point tensors as fp16 to `folder/<stem>-md5_<md5>.pt` (half the size; loading
+    casts back to the model's dtype) and return the path. This is how the packaged demo weights are made."""
+    import torch
+
+    from videoanalyst.models.siamfcpp.checkpoint import read_state_dict
+
+    state = {k: v.half() if v.is_floating_point() else v for k, v in read_state_dict(state_dict_file).items()}
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = folder / f"{stem}.partial"
+    torch.save(state, staging)
+    path = folder / f"{stem}-md5_{file_md5(staging)}.pt"
+    staging.replace(path)
+    return path
