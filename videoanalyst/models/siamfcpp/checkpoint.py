@@ -73,7 +73,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     except Exception as error:  # torch raises pickle, zip and runtime errors for damaged or foreign files
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(f"{path}: not a readable PyTorch checkpoint ({first_line})") from None
-    for wrapper in ("model_state_dict", "state_dict", "model"):
+    for wrapper in ("model_state_dict", "state_dict", "model", "network"):  # video_analyst, common, ours
         if isinstance(raw, Mapping) and isinstance(raw.get(wrapper), Mapping):
             raw = raw[wrapper]
     if not isinstance(raw, Mapping) or not all(isinstance(v, torch.Tensor) for v in raw.values()):

@@ -1,0 +1,177 @@
+"""How fast `crop_square_windows` crops K search windows from a frame, next to video_analyst's cv2.warpAffine crop.
+
+Run from the repository root:
+
+    python evaluation/crop_speed.py                      # CPU, and CUDA when there is a GPU
+    python evaluation/crop_speed.py --device cpu --threads 1 --repeats 21 --json /tmp/crop_speed.json
+
+For K = 1, 8 and 64 windows (sides 150 to 700 px around random centres, some reaching past the border) of a
+1280x720 frame, each resized to 303 px: the cv2 contender makes one ``cv2.warpAffine`` call per window as
+video_analyst's ``get_subwindow_tracking`` does, then turns the crops into the (K, 3, 303, 303) uint8 tensor a tracker
+feeds its network (on the device); the torch contender is one `crop_square_windows` call on the frame (uploaded
+first when the device is a GPU). Both get the same windows; their crops are checked to be equal, bit for bit.
+Contenders alternate so that machine noise hits both alike; the table gives the median milliseconds per frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from videoanalyst.ops import crop_square_windows
+
+SEARCH_SIZE = 303
+FRAME_SHAPE = (720, 1280, 3)
+WINDOW_COUNTS = (1, 8, 64)
+FILL = (104, 117, 123)
+
+
+def cv2_crops(frame: np.ndarray, windows: np.ndarray, device: torch.device) -> torch.Tensor:
+    """video_analyst's crop, one warpAffine a window (M from float32 corners), then the tensor a tracker needs."""
+    crops = []
+    for cx, cy, side in windows:
+        box = np.array([cx, cy, side, side], dtype=np.float32)
+        x0, y0 = box[:2] - (box[2:] - 1) / 2
+        x1, y1 = box[:2] + (box[2:] - 1) / 2
+        matrix = np.array([(x1 - x0) / (SEARCH_SIZE - 1), 0, x0, 0, (y1 - y0) / (SEARCH_SIZE - 1), y0]).reshape(2, 3)
+        crops.append(
+            cv2.warpAffine(
+                frame,
+                matrix,
+                (SEARCH_SIZE, SEARCH_SIZE),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=FILL,
+            )
+        )
+    return torch.from_numpy(np.stack(crops)).to(device).permute(0, 3, 1, 2).contiguous()
+
+
+def torch_crops(frame: np.ndarray, windows: np.ndarray, device: torch.device) -> torch.Tensor:
+    """One `crop_square_windows` call on the (3, H, W) view of the frame, on `device`."""
+    image = torch.from_numpy(frame).to(device).permute(2, 0, 1)
+    windows = torch.from_numpy(windows).to(device)
+    return crop_square_windows(image, windows[:, :2], windows[:, 2], SEARCH_SIZE, torch.tensor(FILL, device=device))
+
+
+def timed(run: Callable[[], torch.Tensor], device: torch.device) -> float:
+    """Milliseconds of one call, the device synchronised before and after."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    run()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) * 1e3
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    return f"{cpu}, {os.cpu_count()} cores"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=11, help="timed runs of each contender and window count")
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: CPU, and CUDA too when a GPU is there"
+    )
+    parser.add_argument(
+        "--json", type=Path, default=Path("evaluation/results/crop_speed.json"), help="where to write the numbers"
+    )
+    parser.add_argument("--threads", type=int, help="CPU threads for torch and OpenCV alike; default: their own")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
+    devices = [torch.device("cpu")] if args.device != "cuda" else []
+    if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
+        devices.append(torch.device("cuda"))
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, FRAME_SHAPE, dtype=np.uint8)
+    height, width, _ = FRAME_SHAPE
+    rows = []
+    for device in devices:
+        for count in WINDOW_COUNTS:
+            windows = np.stack(
+                [
+                    rng.uniform(0, width, count),
+                    rng.uniform(0, height, count),
+                    rng.integers(150, 700, count).astype(np.float64),
+                ],
+                axis=1,
+            )
+            contenders = {
+                "cv2": lambda: cv2_crops(frame, windows, device),
+                "torch": lambda: torch_crops(frame, windows, device),
+            }
+            if not torch.equal(contenders["cv2"](), contenders["torch"]()):
+                raise AssertionError(f"crops differ from cv2's on {device} for K={count}")
+            runs: dict[str, list[float]] = {name: [] for name in contenders}
+            for _ in range(args.repeats):
+                for name, run in contenders.items():
+                    runs[name].append(timed(run, device))
+            medians = {name: statistics.median(values) for name, values in runs.items()}
+            rows.append(
+                {
+                    "device": str(device),
+                    "windows": count,
+                    "cv2_ms": medians["cv2"],
+                    "torch_ms": medians["torch"],
+                    "torch_over_cv2": medians["torch"] / medians["cv2"],
+                    "runs_ms": runs,
+                }
+            )
+
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
+    print(f"machine: {machine()}; GPU: {gpu}")
+    print(
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), OpenCV {cv2.__version__} "
+        f"({cv2.getNumThreads()} threads); frame {width}x{height}, crops {SEARCH_SIZE} px, "
+        f"median of {args.repeats} runs"
+    )
+    print(f"{'device':7s} {'K':>3s} {'cv2 ms':>9s} {'torch ms':>9s} {'torch/cv2':>9s}")
+    for row in rows:
+        print(
+            f"{row['device']:7s} {row['windows']:3d} {row['cv2_ms']:9.2f} {row['torch_ms']:9.2f} "
+            f"{row['torch_over_cv2']:9.2f}"
+        )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "gpu": gpu,
+                "torch": torch.__version__,
+                "torch_threads": torch.get_num_threads(),
+                "opencv": cv2.__version__,
+                "frame": [width, height],
+                "crop": SEARCH_SIZE,
+                "repeats": args.repeats,
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
