@@ -4,7 +4,7 @@ final weights are written where they should be."""
 import pytest
 import torch
 
-from videoanalyst.errors import ConfigError
+from videoanalyst.errors import ConfigError, InputError
 from videoanalyst.models.siamfcpp import load_checkpoint, siamfcpp_alexnet
 from videoanalyst.synthetic.export import export_dataset
 from videoanalyst.synthetic.scene import SceneConfig
@@ -86,3 +86,26 @@ def test_trains_on_got10k_folders(tmp_path):
     assert train(_config(data=str(tmp_path / "data")), tmp_path / "out", stop_at=2, progress=False) == 2
     rows = read_loss_log(tmp_path / "out" / "log.jsonl")
     assert [row["step"] for row in rows] == [1, 2] and all(row["loss"] > 0 for row in rows)
+
+
+def test_a_run_starts_from_init_weights(tmp_path):
+    torch.manual_seed(123)  # weights unlike the run's own seed-0 initialisation
+    initial = siamfcpp_alexnet().state_dict()
+    torch.save(initial, tmp_path / "init.pt")
+    still = dict(start_lr=1e-9, peak_lr=1e-9, end_lr=1e-9, momentum=0.0, weight_decay=0.0)  # the weights barely move
+    train(_config(init_weights=str(tmp_path / "init.pt"), **still), tmp_path / "tuned", progress=False)
+    train(_config(**still), tmp_path / "scratch", progress=False)
+    tuned = torch.load(tmp_path / "tuned" / "final.pt", weights_only=True)
+    scratch = torch.load(tmp_path / "scratch" / "final.pt", weights_only=True)
+    convs = [key for key in initial if key.endswith("conv.weight")]
+    assert convs and all(torch.allclose(tuned[key], initial[key], atol=1e-6) for key in convs)
+    backbone = [key for key in convs if key.startswith("backbone.")]
+    assert not any(torch.allclose(scratch[key], initial[key], atol=1e-3) for key in backbone)
+
+
+def test_init_weights_of_another_model_are_refused(tmp_path):
+    torch.save({"backbone.weight": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(InputError, match=r"other.pt: not a checkpoint of siamfcpp_alexnet; missing"):
+        train(_config(init_weights=str(tmp_path / "other.pt")), tmp_path / "out", progress=False)
+    with pytest.raises(InputError, match=r"absent.pt: no such weights file"):
+        train(_config(init_weights=str(tmp_path / "absent.pt")), tmp_path / "out", progress=False)

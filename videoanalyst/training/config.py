@@ -36,7 +36,11 @@ class TrainConfig:
     """One SiamFC++ training run: data, sampling, augmentation, targets, losses, optimiser and schedule.
 
     Args:
-        model: the network builder (`videoanalyst.experiments.MODEL_BUILDERS`), trained from its initialisation.
+        model: the network builder (`videoanalyst.experiments.MODEL_BUILDERS`), trained from its initialisation
+            or from `init_weights`.
+        init_weights: a weights file of `model` (ours, fp16 or fp32, or an official checkpoint) to start from,
+            e.g. to fine-tune; None: the builder's seeded initialisation (video_analyst's ``pretrain_model_path``
+            does this for the backbone alone).
         data: a GOT-10k split folder (sequence folders listed in ``list.txt``, or all of them) or one sequence
             folder; None: synthetic scenes rendered in memory (`synthetic`, `synthetic_sequences`).
         synthetic: `SceneConfig` settings of the synthetic scenes (scene k gets the scene seed + k); every object
@@ -83,6 +87,7 @@ class TrainConfig:
     """
 
     model: ModelName = "siamfcpp_alexnet"
+    init_weights: str | None = None
     data: str | None = None
     synthetic: dict[str, Any] = field(default_factory=dict)
     synthetic_sequences: int = 64

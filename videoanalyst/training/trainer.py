@@ -14,7 +14,9 @@ from tqdm import tqdm
 
 from videoanalyst.errors import ConfigError
 from videoanalyst.experiments import MODEL_BUILDERS
+from videoanalyst.models.siamfcpp.checkpoint import load_checkpoint as load_weights
 from videoanalyst.models.siamfcpp.network import EXEMPLAR_SIZE, SiamFCpp
+from videoanalyst.models.weights import user_weights
 from videoanalyst.training.checkpoints import (
     CHECKPOINT_NAME,
     FINAL_NAME,
@@ -57,7 +59,10 @@ def train(
     device = _device(config.device)
     sequences = _sequences(config)
     torch.manual_seed(config.seed)
-    network = MODEL_BUILDERS[config.model]().to(device).train()
+    network = MODEL_BUILDERS[config.model]()
+    if config.init_weights is not None:
+        load_weights(network, user_weights(config.init_weights), config.model)
+    network = network.to(device).train()
     if network.score_size(config.search_size) < 1:
         smallest = EXEMPLAR_SIZE + 2 * network.total_stride * network.head.num_convs
         raise ConfigError(
