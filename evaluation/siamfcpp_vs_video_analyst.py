@@ -1,12 +1,15 @@
 """Our SiamFC++ tracker against video_analyst's own, side by side in one run: same weights, same frames.
 
 Checks that the boxes agree (the issue's bar: within 1e-3 px over 100 frames) and times both: video_analyst's
-`SiamFCppTracker.update` per frame, ours for one target and for K targets tracked together (one forward per frame).
+`SiamFCppTracker.update` per frame; ours for one target with ``exact=True`` (video_analyst's arithmetic) and with
+the default fast network (batch norms folded, channels-last), and for K targets tracked together (one forward per
+frame). Random weights make tracking chaotic, so only the exact mode stays within 1e-3 px with them; pass
+``--weights`` (e.g. the demo weights) to see how far the fast mode goes with trained weights.
 video_analyst runs unmodified in its own process (evaluation/reference/video_analyst_siamfcpp.py) from a checkout
 you point at; it needs opencv-python-headless, loguru and yacs on its path.
 
     python evaluation/siamfcpp_vs_video_analyst.py --video-analyst /path/to/video_analyst --deps /path/to/site \
-        [--exp siamfcpp_alexnet] [--frames 100] [--device cpu] [--threads 2] [--targets 1 8 64]
+        [--exp siamfcpp_alexnet] [--frames 100] [--device cpu] [--threads 2] [--rounds 3] [--targets 1 8 64]
 
 Without `--weights` both trackers get the same seeded non-degenerate random weights (videoanalyst's
 `randomize_`), saved in video_analyst's own checkpoint layout. `--write-fixture FILE` stores video_analyst's boxes
@@ -16,6 +19,7 @@ for the test suite (tests/trackers/test_siamfcpp_tracker.py regenerates the same
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -87,9 +91,10 @@ def run_reference(
     return {"boxes": result["boxes"], "seconds": result["seconds"]}
 
 
-def run_ours(tracker, frames_bgr: np.ndarray, init: np.ndarray, device: str, targets: int = 1) -> dict:
-    """Track `targets` copies of the init box (the same work as `targets` independent targets) and time it."""
-    images = [torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1))).to(device) for f in frames_bgr]
+def run_ours(tracker, frames: np.ndarray, init: np.ndarray, device: str, targets: int = 1) -> dict:
+    """Track `targets` copies of the init box (the same work as `targets` independent targets) and time it. The
+    frames are the (3, H, W) views of the RGB frames a pipeline passes (`FramePacket.tensor`)."""
+    images = [torch.from_numpy(frame).permute(2, 0, 1).to(device) for frame in frames]
     boxes = np.repeat(init[None], targets, axis=0)
     for _ in range(3):  # warm-up, as for the reference
         warm = tracker.initialize(images[0], boxes)
@@ -107,6 +112,11 @@ def run_ours(tracker, frames_bgr: np.ndarray, init: np.ndarray, device: str, tar
     return {"boxes": np.stack(out), "seconds": np.asarray(seconds)}
 
 
+def _pooled(results: list[dict]) -> dict:
+    """One result from several runs of the same tracker: their boxes (equal in every run) and all their times."""
+    return {"boxes": results[0]["boxes"], "seconds": np.concatenate([r["seconds"] for r in results])}
+
+
 def _synchronise(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -122,6 +132,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--rounds", type=int, default=3, help="times each single-target tracker runs, alternating")
     parser.add_argument("--targets", type=int, nargs="*", default=[1, 8, 64], help="K for the batched timing")
     parser.add_argument("--write-fixture", help="save video_analyst's boxes (npz) for the test suite")
     parser.add_argument("--json", default="evaluation/results/siamfcpp_vs_video_analyst.json")
@@ -142,19 +153,27 @@ def main() -> None:
         else:
             network = randomize_(experiment.build_network(), seed=args.seed)
         save_official(network, weights)
-        reference = run_reference(args, weights, frames_bgr, init, work)
         tracker, _ = experiment.build_tracker(weights, device=args.device, quiet=True)
-        ours = run_ours(tracker, frames_bgr, init, args.device)
-        batched = {k: run_ours(tracker, frames_bgr[:21], init, args.device, k) for k in args.targets}
+        exact_experiment = dataclasses.replace(experiment, tracker_kwargs={**experiment.tracker_kwargs, "exact": True})
+        exact_tracker, _ = exact_experiment.build_tracker(weights, device=args.device, quiet=True)
+        runs = {"reference": [], "exact": [], "fast": []}
+        for _ in range(args.rounds):  # alternate, so that a slow spell of a shared machine hits all alike
+            runs["reference"].append(run_reference(args, weights, frames_bgr, init, work))
+            runs["exact"].append(run_ours(exact_tracker, frames, init, args.device))
+            runs["fast"].append(run_ours(tracker, frames, init, args.device))
+        reference, ours = _pooled(runs.pop("reference")), {mode: _pooled(results) for mode, results in runs.items()}
+        batched = {k: run_ours(tracker, frames[:21], init, args.device, k) for k in args.targets}
     if args.write_fixture:
         clip = {**CLIP.__dict__, "num_frames": args.frames}
         np.savez(args.write_fixture, boxes=reference["boxes"], seed=args.seed, exp=args.exp, clip=json.dumps(clip))
 
-    difference = np.abs(ours["boxes"] - reference["boxes"]).max(axis=1)
+    differences = {mode: np.abs(result["boxes"] - reference["boxes"]).max(axis=1) for mode, result in ours.items()}
     reference_ms = float(np.median(reference["seconds"]) * 1000)
     rows = [("video_analyst SiamFCppTracker.update", 1, reference_ms, 1000 / reference_ms, 1.0)]
-    ours_ms = float(np.median(ours["seconds"]) * 1000)
-    rows.append(("videoanalyst SiamFCppTracker.track", 1, ours_ms, 1000 / ours_ms, reference_ms / ours_ms))
+    for mode, result in ours.items():
+        ms = float(np.median(result["seconds"]) * 1000)
+        label = "exact=True" if mode == "exact" else "default"
+        rows.append((f"videoanalyst SiamFCppTracker.track, {label}", 1, ms, 1000 / ms, reference_ms / ms))
     for k, result in batched.items():
         ms = float(np.median(result["seconds"]) * 1000)
         rows.append((f"videoanalyst, {k} targets in one forward", k, ms, 1000 * k / ms, reference_ms * k / ms))
@@ -162,10 +181,11 @@ def main() -> None:
     if args.device.startswith("cuda"):
         machine += f", {torch.cuda.get_device_name()}"
     print(f"{args.exp} on {args.device} ({args.threads} threads; {machine}); {args.frames} frames 480x360")
-    print(
-        f"max |box difference| over {len(difference)} frames: {difference.max():.2e} px "
-        f"(frame {int(difference.argmax())}); within 1e-3 px on {np.mean(difference <= 1e-3):.0%} of frames"
-    )
+    for mode, difference in differences.items():
+        print(
+            f"{mode}: max |box difference| to video_analyst over {len(difference)} frames: {difference.max():.2e} px "
+            f"(frame {int(difference.argmax())}); within 1e-3 px on {np.mean(difference <= 1e-3):.0%} of frames"
+        )
     print(f"{'tracker':44s} {'K':>3s} {'ms/frame':>9s} {'target-fps':>11s} {'x reference':>12s}")
     for name, k, ms, fps, ratio in rows:
         print(f"{name:44s} {k:3d} {ms:9.2f} {fps:11.1f} {ratio:12.2f}")
@@ -177,7 +197,8 @@ def main() -> None:
                 "device": args.device,
                 "threads": args.threads,
                 "machine": machine,
-                "max_box_difference_px": float(difference.max()),
+                "weights": args.weights or f"randomize_(seed={args.seed})",
+                "max_box_difference_px": {mode: float(d.max()) for mode, d in differences.items()},
                 "rows": [
                     dict(zip(("tracker", "targets", "ms_per_frame", "target_fps", "speedup"), row)) for row in rows
                 ],

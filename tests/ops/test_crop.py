@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from videoanalyst.ops import channel_means, crop_square_windows, window_sides
+from videoanalyst.ops import crop as crop_module
 from videoanalyst.ops.crop import _interpolate, _source_coordinates
 
 
@@ -37,11 +38,14 @@ def reference_crop(image: np.ndarray, cx: float, cy: float, side: float, out: in
     )
 
 
-def crop(image: np.ndarray, windows: list[tuple[float, float, float]], out: int, fill) -> np.ndarray:
-    """(K, out, out, 3) crops of an (H, W, 3) image by `crop_square_windows`, passed the (3, H, W) view."""
+def crop(
+    image: np.ndarray, windows: list[tuple[float, float, float]], out: int, fill, backend: str = "torch"
+) -> np.ndarray:
+    """(K, out, out, 3) crops of an (H, W, 3) image by `crop_square_windows`, passed the (3, H, W) view; the torch
+    kernel unless told (the opencv backend is the reference's own call)."""
     windows = torch.tensor(windows, dtype=torch.float64).reshape(-1, 3)
     crops = crop_square_windows(
-        torch.from_numpy(image).permute(2, 0, 1), windows[:, :2], windows[:, 2], out, torch.as_tensor(fill)
+        torch.from_numpy(image).permute(2, 0, 1), windows[:, :2], windows[:, 2], out, torch.as_tensor(fill), backend
     )
     assert crops.dtype == torch.uint8 and crops.shape == (len(windows), 3, out, out)
     return crops.permute(0, 2, 3, 1).numpy()
@@ -91,10 +95,29 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("backend", ["torch", "opencv"])
 @pytest.mark.parametrize("cx, cy, side, out", CASES.values(), ids=CASES.keys())
-def test_equals_cv2(image, cx, cy, side, out):
+def test_equals_cv2(image, cx, cy, side, out, backend):
     expected = reference_crop(image, cx, cy, side, out, FILL)
-    np.testing.assert_array_equal(crop(image, [(cx, cy, side)], out, FILL)[0], expected)
+    np.testing.assert_array_equal(crop(image, [(cx, cy, side)], out, FILL, backend)[0], expected)
+
+
+def test_cpu_images_are_cropped_by_opencv_and_any_channel_layout_reads_the_same(image, monkeypatch):
+    windows, sides = torch.tensor([[60.0, 45.0], [5.3, 45.1]], dtype=torch.float64), torch.tensor([61.0, 40.0])
+    view = torch.from_numpy(image).permute(2, 0, 1)  # (3, H, W) view of (H, W, 3) memory, as FramePacket gives
+    expected = crop_square_windows(view, windows, sides, 127, torch.tensor(FILL), "torch")
+    np.testing.assert_array_equal(crop_square_windows(view.contiguous(), windows, sides, 127, torch.tensor(FILL)),
+                                  expected)
+    calls = []
+    opencv = crop_module._crop_opencv
+    monkeypatch.setattr(crop_module, "_crop_opencv", lambda *args: calls.append(args) or opencv(*args))
+    crop_square_windows(view, windows, sides, 127, torch.tensor(FILL))
+    assert len(calls) == 1  # "auto" on CPU takes the opencv path
+
+
+def test_unknown_backend_is_refused(image):
+    with pytest.raises(ValueError, match="backend must be 'auto', 'opencv' or 'torch', got 'cuda'"):
+        crop(image, [(60.0, 45.0, 61)], 127, FILL, "cuda")
 
 
 @pytest.mark.parametrize("cx, cy, side, out", CASES.values(), ids=CASES.keys())
@@ -121,6 +144,7 @@ def test_windows_in_one_call_equal_single_calls_with_their_own_fill(image):
     windows = [(60.0, 45.0, 61), (5.3, 45.1, 40), (-100.0, 200.0, 20), (61.37, 44.81, 130), (30.4, 20.6, 1)]
     fills = [(0, 0, 0), (255, 128, 1), (7, 8, 9), (104, 117, 123), (250, 2, 30)]
     together = crop(image, windows, 127, fills)
+    np.testing.assert_array_equal(crop(image, windows, 127, fills, "opencv"), together)
     for window, fill, got in zip(windows, fills, together):
         np.testing.assert_array_equal(got, crop(image, [window], 127, fill)[0])
         np.testing.assert_array_equal(got, reference_crop(image, *window, 127, fill))

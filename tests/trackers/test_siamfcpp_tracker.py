@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from videoanalyst.core.boxes import xyxy_to_xywh
-from videoanalyst.models.siamfcpp import siamfcpp_alexnet
+from videoanalyst.experiments import demo_weights, load_experiment
+from videoanalyst.models.siamfcpp import load_checkpoint, siamfcpp_alexnet
 from videoanalyst.models.siamfcpp.random_weights import randomize_
+from videoanalyst.synthetic.export import BUILTIN_SCENE
 from videoanalyst.synthetic.scene import Scene, SceneConfig, TargetView
 from videoanalyst.trackers.siamfcpp_tracker import SiamFCppTracker
 
@@ -26,13 +28,14 @@ def network():
     return randomize_(siamfcpp_alexnet(), seed=0).eval()
 
 
-def _bgr(frame: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(frame[..., ::-1].transpose(2, 0, 1)))
+def _rgb(frame: np.ndarray) -> torch.Tensor:
+    """The (3, H, W) view of an (H, W, 3) RGB frame, as `FramePacket.tensor` gives it."""
+    return torch.from_numpy(frame).permute(2, 0, 1)
 
 
 def _clip(config: SceneConfig, target: int | None = None) -> tuple[list[torch.Tensor], np.ndarray]:
     scene = Scene(config)
-    return [_bgr(scene.frame(i)) for i in range(config.num_frames)], TargetView(scene, target).state(0).xywh
+    return [_rgb(scene.frame(i)) for i in range(config.num_frames)], TargetView(scene, target).state(0).xywh
 
 
 def _run(tracker: SiamFCppTracker, frames: list[torch.Tensor], boxes: np.ndarray) -> np.ndarray:
@@ -54,7 +57,7 @@ def test_equals_video_analysts_tracker_on_the_same_weights_and_frames(network):
         **{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(str(fixture["clip"])).items()}
     )
     frames, init = _clip(config)
-    ours = _run(SiamFCppTracker(network, **VOT), frames, init[None])[0]
+    ours = _run(SiamFCppTracker(network, **VOT, exact=True), frames, init[None])[0]
     difference = np.abs(ours - fixture["boxes"]).max()
     assert difference <= 1e-3, f"max box difference {difference:.2e} px"
 
@@ -64,7 +67,7 @@ def test_k_targets_in_one_forward_equal_k_single_trackers(network):
     are computed one target at a time."""
     config = SceneConfig(width=320, height=240, num_frames=6, num_objects=4, seed=3)
     scene = Scene(config)
-    frames = [_bgr(scene.frame(i)) for i in range(config.num_frames)]
+    frames = [_rgb(scene.frame(i)) for i in range(config.num_frames)]
     boxes = xyxy_to_xywh(scene.ground_truth(0).xyxy[:3])
     assert len(boxes) == 3
     tracker = SiamFCppTracker(network, **VOT)
@@ -117,3 +120,18 @@ def test_invalid_settings_and_boxes_are_refused(network):
         SiamFCppTracker(network, memory_length=2, memory_drop_index=2)
     with pytest.raises(ValueError, match="positive width and height"):
         SiamFCppTracker(network).initialize(torch.zeros(3, 50, 50, dtype=torch.uint8), np.array([[1, 1, 0, 5]]))
+
+
+@pytest.mark.slow
+def test_the_fast_network_keeps_trained_boxes_within_a_thousandth_of_a_pixel_of_the_exact_one():
+    """Folded batch norms and channels-last round differently from video_analyst's arithmetic (`exact`); with
+    trained weights (the demo weights) the boxes stay put. Measured here: 1.6e-4 px over the built-in clip's 100
+    frames (2.2e-3 px over the equivalence clip's)."""
+    experiment = load_experiment("siamfcpp_alexnet")
+    network = experiment.build_network()
+    load_checkpoint(network, demo_weights(experiment.demo))
+    network.eval()
+    frames, init = _clip(BUILTIN_SCENE)
+    exact = _run(SiamFCppTracker(network, **VOT, exact=True), frames, init[None])[0]
+    fast = _run(SiamFCppTracker(network, **VOT), frames, init[None])[0]
+    assert np.abs(fast - exact).max() <= 1e-3

@@ -19,11 +19,22 @@ of windows whose weights are proven to keep the float64 sums exact skips the rou
 weights have at most 16 significant bits computes the first two FMAs in float32 (product exact, one rounding).
 An OpenCV built for ARM or for x86-64 without AVX2 splits rows at 8 columns instead of 16 and differs from this in
 a few pixels of the last 15 columns.
+
+On CPU the crops come from that very ``cv2.warpAffine`` call, one window at a time: it is about 10x faster there
+than the batched torch kernel (evaluation/crop_speed.py), which is for frames that already live on a GPU.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
+import cv2
+import numpy as np
 import torch
+
+#: Who crops: "opencv" (``cv2.warpAffine``, CPU images), "torch" (the batched kernel, any device), "auto" (opencv
+#: on CPU, torch elsewhere).
+CropBackend = Literal["auto", "opencv", "torch"]
 
 #: Destination pixels per step of OpenCV's AVX2 warp loop; the remaining ``out % 16`` columns are the scalar tail.
 VECTOR_COLUMNS = 16
@@ -67,15 +78,21 @@ def channel_means(image: torch.Tensor) -> torch.Tensor:
 
 
 def crop_square_windows(
-    image: torch.Tensor, centers: torch.Tensor, sides: torch.Tensor, out_size: int, fill: torch.Tensor
+    image: torch.Tensor,
+    centers: torch.Tensor,
+    sides: torch.Tensor,
+    out_size: int,
+    fill: torch.Tensor,
+    backend: CropBackend = "auto",
 ) -> torch.Tensor:
     """K square windows of one frame resized to ``out_size`` px, equal to video_analyst's ``get_subwindow_tracking``.
 
-    image: (3, H, W) uint8 in any channel order, on any device. centers: (K, 2) (cx, cy) and sides: (K,) float64 in
-    pixels (pixel i has coordinate i, as in cv2). fill: (3,) or (K, 3) border values in the image's channel order,
-    integer or float: they are truncated toward zero like ``int()`` (so `channel_means` can be passed as it is) and
-    saturated to 0..255, as cv2 does with the integer border value. Returns (K, 3, out_size, out_size) uint8 on the
-    image's device.
+    image: (3, H, W) uint8 in any channel order, on any device (on CPU, best a view of an (H, W, 3) array, as
+    `FramePacket.tensor` gives: OpenCV then reads it without a copy). centers: (K, 2) (cx, cy) and sides: (K,)
+    float64 in pixels (pixel i has coordinate i, as in cv2). fill: (3,) or (K, 3) border values in the image's
+    channel order, integer or float: they are truncated toward zero like ``int()`` (so `channel_means` can be passed
+    as it is) and saturated to 0..255, as cv2 does with the integer border value. backend: `CropBackend`; both give
+    the same crops bit for bit. Returns (K, 3, out_size, out_size) uint8 on the image's device.
     """
     _check_image(image)
     if out_size < 2:
@@ -93,6 +110,14 @@ def crop_square_windows(
     if fill.shape != (count, 3):
         raise ValueError(f"crop_square_windows: fill must have shape (3,) or ({count}, 3), got {tuple(fill.shape)}")
     fill = fill.to(torch.float64).trunc().clamp(0, 255).to(torch.uint8)
+    if backend == "auto":
+        backend = "opencv" if device.type == "cpu" else "torch"
+    if backend == "opencv":
+        if device.type != "cpu":
+            raise ValueError(f"crop_square_windows: the opencv backend crops CPU images, got one on {device}")
+        return _crop_opencv(image, centers, sides, out_size, fill)
+    if backend != "torch":
+        raise ValueError(f"crop_square_windows: backend must be 'auto', 'opencv' or 'torch', got {backend!r}")
     x, y = _source_coordinates(centers.to(device), sides.to(device), out_size)
     return _interpolate(image, x, y, fill)
 
@@ -109,16 +134,42 @@ def _check_image(image: torch.Tensor) -> None:
         raise ValueError(f"expected a (3, H, W) uint8 image, got {tuple(image.shape)} {image.dtype}")
 
 
-def _source_coordinates(centers: torch.Tensor, sides: torch.Tensor, out_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """float32 source columns x (K, S) and rows y (K, S) of the S = `out_size` destination columns and rows.
+def _crop_opencv(
+    image: torch.Tensor, centers: torch.Tensor, sides: torch.Tensor, out_size: int, fill: torch.Tensor
+) -> torch.Tensor:
+    """The crops by video_analyst's own call, ``cv2.warpAffine`` with the inverse map of `_window_affine`."""
+    start, step = (values.double().numpy() for values in _window_affine(centers, sides, out_size))
+    frame = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
+    crops = np.empty((len(centers), out_size, out_size, 3), dtype=np.uint8)
+    for k, border in enumerate(fill.tolist()):
+        matrix = np.array([[step[k, 0], 0.0, start[k, 0]], [0.0, step[k, 1], start[k, 1]]])
+        cv2.warpAffine(
+            frame,
+            matrix,
+            (out_size, out_size),
+            dst=crops[k],
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=tuple(border),
+        )
+    return torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous()
 
-    The corners follow ``cxywh2xyxy`` in float32 (``x0 = cx - (side - 1) / 2``, ``x1 = cx + (side - 1) / 2``) and
-    ``M0 = (x1 - x0) / (S - 1)`` stays float32, as numpy 2 keeps float32 when a Python int meets a float32 scalar.
-    """
+
+def _window_affine(centers: torch.Tensor, sides: torch.Tensor, out_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 (K, 2) source position of destination pixel 0 and step per destination pixel, x and y: the
+    inverse map video_analyst builds. The corners follow ``cxywh2xyxy`` in float32 (``x0 = cx - (side - 1) / 2``,
+    ``x1 = cx + (side - 1) / 2``) and ``M0 = (x1 - x0) / (S - 1)`` stays float32, as numpy 2 keeps float32 when a
+    Python int meets a float32 scalar."""
     centers = centers.to(torch.float32)
     half = (sides.to(torch.float32) - 1) / 2
     start = centers - half[:, None]
-    step = _divide(centers + half[:, None] - start, out_size - 1)
+    return start, _divide(centers + half[:, None] - start, out_size - 1)
+
+
+def _source_coordinates(centers: torch.Tensor, sides: torch.Tensor, out_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 source columns x (K, S) and rows y (K, S) of the S = `out_size` destination columns and rows
+    (`_window_affine`'s map, evaluated as OpenCV's AVX2 loop evaluates it)."""
+    start, step = _window_affine(centers, sides, out_size)
     positions = torch.arange(out_size, device=centers.device, dtype=torch.float32)
     fused = _fma32(step[:, :1], positions, start[:, :1])
     unfused = positions * step[:, :1] + start[:, :1]

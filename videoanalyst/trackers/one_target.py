@@ -37,5 +37,5 @@ class OneTarget:
         return float(self._batch.scores[0]) if self._batch is not None else float("nan")
 
     def _tensor(self, image: np.ndarray) -> torch.Tensor:
-        """(3, H, W) uint8 BGR on the tracker's device: the channel order the official weights expect."""
-        return torch.from_numpy(np.ascontiguousarray(image[..., ::-1].transpose(2, 0, 1))).to(self.tracker.device)
+        """(3, H, W) uint8 RGB on the tracker's device: on CPU a view of `image`, which the crop reads in place."""
+        return torch.from_numpy(image).permute(2, 0, 1).to(self.tracker.device)

@@ -74,7 +74,7 @@ class SiamFCpp(Stage):
                 if packet.stream_id not in self._batches:
                     self._start(packet)
             self.tracker.track(
-                [p.tensor(self.device, "bgr") for p in tracked], [self._batches[p.stream_id] for p in tracked]
+                [p.tensor(self.device) for p in tracked], [self._batches[p.stream_id] for p in tracked]
             )
             for packet in tracked:
                 batch = self._batches[packet.stream_id]
@@ -82,7 +82,7 @@ class SiamFCpp(Stage):
 
     def _start(self, packet: FramePacket) -> None:
         boxes, ids = self._initial_boxes(packet)
-        batch = self.tracker.initialize(packet.tensor(self.device, "bgr"), boxes)
+        batch = self.tracker.initialize(packet.tensor(self.device), boxes)
         self._batches[packet.stream_id] = batch
         self._ids[packet.stream_id] = ids
         self._attach(packet, boxes, np.ones(len(boxes), dtype=np.float32))
