@@ -207,12 +207,13 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return dict(parse_key_values(items, "command line"))
 
 
-def load_train_config(path: Path, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+def load_train_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
     """Read a training YAML, apply `overrides` ({field: value}, or ``synthetic.KEY``) and check everything.
 
     Raises:
         ConfigError: naming the file (or the command line) and the key, with what is allowed.
     """
+    path = Path(path)
     raw = read_yaml_mapping(path, "experiment", "a mapping of TrainConfig settings")
     settings = _checked(raw, str(path))
     overrides = dict(overrides or {})
