@@ -1,7 +1,8 @@
 """Run video_analyst's own SiamFCppTracker (unmodified) on frames from a .npz and save its boxes and timings.
 
 Runs in its own process with a video_analyst checkout first on PYTHONPATH (its package is also called
-`videoanalyst`), so it never imports ours. Only Python / NumPy compatibility shims are applied, nothing else.
+`videoanalyst`), so it never imports ours. Only Python / NumPy compatibility shims are applied, and one for a crash
+of its multi-template tracker (`_run_multi_template_calls_whole`), nothing else.
 
     PYTHONPATH=VIDEO_ANALYST_DIR:DEPS python evaluation/reference/video_analyst_siamfcpp.py \
         --config CONFIG.yaml --weights W.pkl --frames FRAMES.npz --out OUT.npz [--device cpu] [--threads 2]
@@ -26,6 +27,26 @@ for _name in collections.abc.__all__:  # collections.Iterable, Mapping, ... (mov
     setattr(collections, _name, getattr(collections.abc, _name))
 np.int = int
 np.float = float
+
+
+def _run_multi_template_calls_whole() -> None:
+    """video_analyst's SiamFCppMultiTempTracker (commit f4d1bcc) calls ``SiamTrack.forward(c_z_k, r_z_k, c_x, r_x,
+    phase="track")`` for every template after the first, reusing the search features, and that path reads
+    ``search_img``, which only the call with the search image defines: UnboundLocalError. Here such a call is run as
+    the full call on the search image of the call before it, which recomputes the same c_x and r_x with the same
+    operations: the boxes are the ones the repaired code would give; its timing is not comparable."""
+    from videoanalyst.model.task_model.taskmodel_impl.siamese_track import SiamTrack
+
+    forward = SiamTrack.forward
+
+    def whole_forward(self, *args, phase=None):
+        if phase == "track" and len(args) == 3:
+            self._last_search_image = args[0]
+        elif phase == "track" and len(args) == 4:
+            args = (self._last_search_image, *args[:2])
+        return forward(self, *args, phase=phase)
+
+    SiamTrack.forward = whole_forward
 
 
 def main() -> None:
@@ -54,6 +75,7 @@ def main() -> None:
 
     from videoanalyst.pipeline import builder as pipeline_builder
 
+    _run_multi_template_calls_whole()
     cfg.merge_from_file(args.config)
     task, task_cfg = specify_task(cfg.test)
     task_cfg.model.task_model[task_cfg.model.task_model.name].pretrain_model_path = args.weights
