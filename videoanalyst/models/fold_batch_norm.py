@@ -16,7 +16,8 @@ def fold_batch_norms(network: nn.Module) -> nn.Module:
     (``torch.nn.utils.fusion.fuse_conv_bn_eval``): in our `ConvBlock`, torchvision's `BasicConv2d` (GoogLeNet's
     Inception blocks) and ``nn.Sequential(Conv2d, BatchNorm2d, ...)``. `network` itself is left as it is.
 
-    The outputs equal the unfolded network's up to float rounding (about 1e-6 relative in float32).
+    The outputs equal the unfolded network's up to float rounding, which deep layers amplify: on seeded random
+    SiamFC++ weights, scores within 6e-5 and boxes within 1e-3 px (tests/models/test_fold_batch_norm.py).
     """
     folded = copy.deepcopy(network).eval()
     for module in folded.modules():
