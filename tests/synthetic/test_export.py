@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from videoanalyst.core.stage import StreamInfo
+from videoanalyst.detectors.oracle_detector import OracleDetector
 from videoanalyst.formats.got10k import cover_level
 from videoanalyst.synthetic import __main__ as cli
 from videoanalyst.synthetic import export
@@ -93,6 +95,21 @@ def test_mot17_layout_gt_fields(tmp_path):
         np.testing.assert_allclose(mine[:, 4:6], truth.xyxy[:, 2:] - truth.xyxy[:, :2], atol=1e-3)
         assert set(mine[:, 6]) <= {1} and set(mine[:, 7]) <= {1}  # consider, class pedestrian
         np.testing.assert_allclose(mine[:, 8], truth.extra["visibility"], atol=1e-6)
+
+
+def test_mot17_layout_public_detections_are_the_oracle_detectors_boxes(tmp_path):
+    folder = export_dataset("mot17", tmp_path, CONFIG)[0]
+    rows = _numbers(folder / "det" / "det.txt")
+    assert rows.shape[1] == 10 and set(rows[:, 1]) == {-1}
+    detector = OracleDetector()
+    detector.reset(StreamInfo(folder.name, CONFIG.width, CONFIG.height))
+    scene = Scene(CONFIG)
+    for frame in range(1, 25):
+        expected = detector.detect(scene.ground_truth(frame - 1), CONFIG.width, CONFIG.height)
+        mine = rows[rows[:, 0] == frame]
+        np.testing.assert_allclose(mine[:, 2:4], expected.xyxy[:, :2], atol=1e-3)
+        np.testing.assert_allclose(mine[:, 4:6], expected.xyxy[:, 2:] - expected.xyxy[:, :2], atol=2e-3)
+        np.testing.assert_allclose(mine[:, 6], expected.scores, rtol=1e-5)
 
 
 def test_unknown_layout_is_refused(tmp_path):

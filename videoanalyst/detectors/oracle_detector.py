@@ -48,18 +48,22 @@ class OracleDetector(Stage):
             raise InputError(f"oracle_detector needs multi-object ground truth (Detections) on every frame; frame "
                              f"{packet.frame_index} of {packet.stream_id!r} has {found}. Use a source that reads "
                              f"annotations (mot17, synthetic)")
+        packet.outputs[DETECTIONS] = self.detect(truth, packet.width, packet.height)
+
+    def detect(self, truth: Detections, width: int, height: int) -> Detections:
+        """The degraded boxes of one frame's ground truth in a `width` x `height` image (next draws of the stream)."""
         visibility = truth.extra.get("visibility", np.ones(len(truth), np.float32))
         kept = truth[(visibility >= self.min_visibility) & (self._rng.random(len(truth)) >= self.miss_rate)]
         size = np.concatenate([kept.xyxy[:, 2:] - kept.xyxy[:, :2]] * 2, axis=1)
         boxes = kept.xyxy + self._rng.normal(0, self.jitter, kept.xyxy.shape) * size
         true_part = Detections(xyxy=boxes, scores=self._rng.uniform(0.5, 1.0, len(kept)), class_ids=kept.class_ids,
                                track_ids=kept.track_ids if self.keep_identities else None)
-        packet.outputs[DETECTIONS] = Detections.concatenate([true_part, self._spurious(packet, truth)])
+        return Detections.concatenate([true_part, self._spurious(width, height, truth)])
 
-    def _spurious(self, packet: FramePacket, truth: Detections) -> Detections:
+    def _spurious(self, width: int, height: int, truth: Detections) -> Detections:
         count = self._rng.poisson(self.false_positives)
-        sizes = self._rng.uniform(0.05, 0.25, (count, 2)) * [packet.width, packet.height]
-        corners = self._rng.uniform(0, 1, (count, 2)) * ([packet.width, packet.height] - sizes)
+        sizes = self._rng.uniform(0.05, 0.25, (count, 2)) * [width, height]
+        corners = self._rng.uniform(0, 1, (count, 2)) * ([width, height] - sizes)
         class_id = int(truth.class_ids[0]) if len(truth) else 1
         return Detections(xyxy=np.concatenate([corners, corners + sizes], axis=1),
                           scores=self._rng.uniform(0.1, 0.6, count), class_ids=np.full(count, class_id))

@@ -19,10 +19,12 @@ import numpy as np
 from PIL import Image
 
 from videoanalyst.core.boxes import xyxy_to_xywh
+from videoanalyst.core.stage import StreamInfo
+from videoanalyst.detectors.oracle_detector import OracleDetector
 from videoanalyst.errors import InputError
 from videoanalyst.formats.got10k import cover_level, format_got10k_boxes, format_got10k_meta
 from videoanalyst.formats.mot17 import MotSeqInfo, format_mot_seqinfo
-from videoanalyst.formats.mot_rows import format_mot_gt_rows
+from videoanalyst.formats.mot_rows import detections_to_mot_rows, format_mot_gt_rows, format_mot_rows
 from videoanalyst.formats.number_rows import format_label_rows
 from videoanalyst.formats.vot import format_vot_regions, format_vot_sequence_file, xyxy_to_vot_polygon
 from videoanalyst.synthetic.scene import Scene, SceneConfig, TargetView, numbered_scenes
@@ -34,7 +36,7 @@ Layout = Literal["got10k", "vot", "mot17"]
 #: be judged on every frame. (Seed 0's target leaves the image at the top after frame 60.)
 BUILTIN_SCENE = SceneConfig(seed=2)
 #: Part of the built-in clips' cache key: raise it when what the writers put on disk changes.
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 #: Pillow JPEG settings: high quality, no chroma subsampling, so read-back frames stay close to the rendered ones.
 JPEG_OPTIONS = {"quality": 95, "subsampling": 0}
 
@@ -79,7 +81,8 @@ def write_vot_sequence(scene: Scene, folder: Path) -> None:
 
 def write_mot17_sequence(scene: Scene, folder: Path) -> None:
     """A MOT17 sequence folder: ``seqinfo.ini``, ``img1/000001.jpg``..., ``gt/gt.txt`` (every at least partly
-    visible object: consider 1, class 1, its visibility)."""
+    visible object: consider 1, class 1, its visibility), and public detections ``det/det.txt`` (the ground truth
+    degraded by `OracleDetector` with its defaults: jitter, misses, false positives; ids -1)."""
     config = scene.config
     _write_frames(scene, folder / "img1", "{:06d}.jpg")
     info = MotSeqInfo(name=folder.name, im_dir="img1", frame_rate=config.fps, seq_length=len(scene),
@@ -88,6 +91,13 @@ def write_mot17_sequence(scene: Scene, folder: Path) -> None:
     (folder / "gt").mkdir()
     (folder / "gt" / "gt.txt").write_text("".join(format_mot_gt_rows(i + 1, scene.ground_truth(i))
                                                   for i in range(len(scene))))
+    detector = OracleDetector()
+    detector.reset(StreamInfo(folder.name, config.width, config.height))
+    (folder / "det").mkdir()
+    (folder / "det" / "det.txt").write_text("".join(
+        format_mot_rows(detections_to_mot_rows(i + 1, detector.detect(scene.ground_truth(i), config.width,
+                                                                        config.height)))
+        for i in range(len(scene))))
 
 
 WRITERS: dict[str, Callable[[Scene, Path], None]] = {
