@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -65,3 +66,21 @@ class Associator(Stage):
                              f"{size[0]}x{size[1]}, earlier frames were {self._image_size[0]}x"
                              f"{self._image_size[1]}; track boxes live in one image size, so resize the stream "
                              f"to one size first")
+
+
+def associate(associator: Associator, frames: Iterable[Detections | None], width: int, height: int,
+              stream_id: str = "stream") -> Iterator[Detections]:
+    """Run a box-only associator over one stream of per-frame detections, without images; yield each frame's tracks.
+
+    For detections read from files (det.txt, another detector's output) and for tests and benchmarks. Frames are
+    blank `width` x `height` images, so stages that look at pixels (Tracktor) need a real pipeline instead. None in
+    `frames` is a frame the detector skipped.
+    """
+    associator.reset(StreamInfo(stream_id, width, height))
+    image = np.zeros((height, width, 3), np.uint8)
+    for index, detections in enumerate(frames):
+        packet = FramePacket(stream_id, index, 0.0, image)
+        if detections is not None:
+            packet.outputs[DETECTIONS] = detections
+        associator.process(packet)
+        yield packet.outputs[DETECTIONS]

@@ -56,3 +56,18 @@ def predict(mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.nd
 def update(mean: np.ndarray, covariance: np.ndarray, xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Correct each track with its matched box (filterpy's Joseph-form update)."""
     return kalman_update(mean, covariance, xyxy_to_xysr(xyxy), OBSERVATION, MEASUREMENT_NOISE)
+
+
+def fast_update(mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`update` from (N, 4) measurements cx, cy, area, aspect in a few array operations; equal to it to rounding.
+
+    This model keeps P block-diagonal (cx, cy and area each correlate only with their own velocity, the aspect with
+    nothing), so S = P[:4, :4] + R is diagonal and S^-1 is 1 / diag(S); and with that optimal gain the Joseph form
+    of `update` equals P - K H P. The covariances must come from `initiate`, `predict` and these updates.
+    """
+    inverse = 1.0 / (covariance.reshape(-1, 49)[:, 0:25:8] + np.diag(MEASUREMENT_NOISE))  # 1 / diag(S)
+    gain = covariance[:, :, :4] * inverse[:, None, :]  # K = P H^T S^-1, (N, 7, 4)
+    innovation = measurement - mean[:, :4]
+    mean = mean + (gain @ innovation[:, :, None])[:, :, 0]
+    covariance = covariance - gain @ covariance[:, :4, :]  # H P is P's first four rows
+    return mean, covariance
