@@ -1,7 +1,9 @@
 """``python -m videoanalyst.train --exp NAME``: train SiamFC++ as a training experiment file says, on GOT-10k
-folders or on synthetic scenes, with checkpoints to resume from.
+folders or on synthetic scenes, with checkpoints to resume from; or, for a file with ``model: reid``, a ReID
+embedding network on synthetic scenes.
 
-The experiment is a YAML of `videoanalyst.training.config.TrainConfig` settings (``experiments/*_train.yaml``);
+The experiment is a YAML of `videoanalyst.training.config.TrainConfig` settings (``experiments/*_train.yaml``), or
+of `videoanalyst.training.reid_config.ReidTrainConfig` settings (``experiments/reid_*_train.yaml``);
 ``key=value`` items override any of them. The output folder gets ``log.jsonl`` (losses), ``checkpoint.pt`` and, at
 the end, ``final.pt`` (the network's weights, for ``python -m videoanalyst.track --weights``).
 """
@@ -16,6 +18,8 @@ from videoanalyst.errors import VideoAnalystError
 from videoanalyst.experiments import find_experiment
 from videoanalyst.training.checkpoints import FINAL_NAME, LOG_NAME
 from videoanalyst.training.config import load_train_config, parse_overrides
+from videoanalyst.training.reid_config import is_reid_experiment, load_reid_train_config
+from videoanalyst.training.reid_trainer import train_reid
 from videoanalyst.training.trainer import train
 
 EPILOG = """examples:
@@ -23,6 +27,7 @@ EPILOG = """examples:
   python -m videoanalyst.train --exp siamfcpp_alexnet_synthetic_train --resume
   python -m videoanalyst.train --exp siamfcpp_alexnet_train --data data/GOT-10k/train --device cuda num_workers=8
   python -m videoanalyst.train --exp siamfcpp_alexnet_synthetic_train batch_size=8 num_epochs=2 --stop-at 100
+  python -m videoanalyst.train --exp reid_resnet50_synthetic_train --device cuda
 """
 
 
@@ -60,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         overrides.update(
             {key: value for key, value in (("data", args.data), ("device", args.device)) if value is not None}
         )
-        config = load_train_config(path, overrides)
+        load, run = (load_reid_train_config, train_reid) if is_reid_experiment(path) else (load_train_config, train)
+        config = load(path, overrides)
         output = output or Path("runs") / "train" / path.stem
-        step = train(config, output, resume=args.resume, stop_at=args.stop_at, progress=not args.no_progress)
+        step = run(config, output, resume=args.resume, stop_at=args.stop_at, progress=not args.no_progress)
     except VideoAnalystError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

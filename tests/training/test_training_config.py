@@ -9,8 +9,9 @@ import yaml
 from videoanalyst.errors import ConfigError
 from videoanalyst.experiments import EXPERIMENTS_DIR
 from videoanalyst.training.config import TrainConfig, load_train_config, parse_overrides
+from videoanalyst.training.reid_config import is_reid_experiment
 
-TRAINING = sorted(EXPERIMENTS_DIR.glob("*_train.yaml"))
+TRAINING = [path for path in sorted(EXPERIMENTS_DIR.glob("*_train.yaml")) if not is_reid_experiment(path)]
 FIELDS = [f.name for f in dataclasses.fields(TrainConfig)]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from videoanalyst.errors import InputError
 
 _MD5_IN_NAME = re.compile(r"md5_([0-9a-f]{32})")
+_SHA256_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.[A-Za-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,16 @@ def md5_in_name(name: str) -> str | None:
 
 def file_md5(path: Path) -> str:
     """The md5 of a file, read in 1 MiB blocks."""
-    digest = hashlib.md5()
+    return _file_digest(path, "md5")
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks."""
+    return _file_digest(path, "sha256")
+
+
+def _file_digest(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
@@ -80,6 +90,26 @@ def verify_md5(path: Path, expected: str | None) -> None:
         raise InputError(
             f"{path}: md5 {actual} does not match the expected {expected}; the file is damaged or another "
             "version: download it again"
+        )
+
+
+def sha256_prefix_in_name(name: str) -> str | None:
+    """The sha256 prefix a torch.hub file name carries (`resnet50-0676ba61.pth`: its last `-<8+ hex>` before the
+    suffix), or None."""
+    match = _SHA256_IN_NAME.search(name)
+    return match.group(1) if match else None
+
+
+def verify_sha256_prefix(path: Path, prefix: str | None) -> None:
+    """Refuse a file whose sha256 does not start with `prefix`, as torch.hub checks its downloads; None checks
+    nothing."""
+    if prefix is None:
+        return
+    actual = file_sha256(path)
+    if not actual.startswith(prefix):
+        raise InputError(
+            f"{path}: sha256 {actual[:len(prefix)]}... does not start with the {prefix} its name carries; the file "
+            "is damaged or another version: download it again"
         )
 
 

@@ -21,7 +21,15 @@ REGISTRY: dict[Role, dict[str, str]] = {
     },
     "stage": {
         "oracle_detector": "videoanalyst.detectors.oracle_detector:OracleDetector",
+        "faster_rcnn": "videoanalyst.detectors.faster_rcnn:FasterRcnn",
+        "public_detections": "videoanalyst.detectors.public_detections:PublicDetections",
         "siamfcpp": "videoanalyst.trackers.siamfcpp:SiamFCpp",
+        "sort": "videoanalyst.association.sort:Sort",
+        "oc_sort": "videoanalyst.association.oc_sort:OcSort",
+        "deep_sort": "videoanalyst.association.deep_sort:DeepSort",
+        "reid": "videoanalyst.embedders.reid:Reid",
+        "tracktor": "videoanalyst.association.tracktor:Tracktor",
+        "byte_track": "videoanalyst.association.byte_track:ByteTrack",
     },
     "sink": {
         "annotated_video": "videoanalyst.sinks.annotated_video:AnnotatedVideoSink",

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from videoanalyst.errors import ConfigError
 from videoanalyst.experiments import MODEL_BUILDERS
+from videoanalyst.models.device import pick_device
 from videoanalyst.models.siamfcpp.checkpoint import load_checkpoint as load_weights
 from videoanalyst.models.siamfcpp.network import EXEMPLAR_SIZE, SiamFCpp
 from videoanalyst.models.weights import user_weights
@@ -56,7 +57,7 @@ def train(
     Raises:
         ConfigError, InputError: bad settings, missing or malformed data, or a checkpoint of other settings.
     """
-    device = _device(config.device)
+    device = training_device(config.device)
     sequences = _sequences(config)
     torch.manual_seed(config.seed)
     network = MODEL_BUILDERS[config.model]()
@@ -149,14 +150,10 @@ def _run(
         log.close()
 
 
-def _device(name: str) -> torch.device:
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise ConfigError(f"device: {error}") from None
+def training_device(name: str) -> torch.device:
+    """The device a training config names (as `pick_device` reads it), with cuDNN autotuning on for CUDA."""
+    device = pick_device(name, "training")
     if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device: {name!r} asked for, but CUDA is not available on this machine")
         torch.backends.cudnn.benchmark = True
     return device
 

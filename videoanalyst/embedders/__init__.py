@@ -1,0 +1,1 @@
+"""Embedder stages: attach an appearance embedding to every detected box, for association by appearance."""
