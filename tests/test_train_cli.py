@@ -55,7 +55,7 @@ def test_unknown_keys_name_the_key(experiment, capsys):
         (["batch_size=two"], "batch_size: expected int, got 'two'"),
         (["search_size=300"], "search_size: expected 127 + a positive multiple of 8, got 300"),
         (["synthetic.fps=0"], "synthetic: SceneConfig: need width, height >= 8"),
-        (["--device", "cuda:x"], "device: "),
+        (["--device", "cuda:x"], "training: device 'cuda:x' is not a torch device"),
         (["search_size=167"], "search_size: 167 leaves siamfcpp_alexnet no score map; it needs at least 175"),
     ],
 )

@@ -58,3 +58,9 @@ def test_malformed_rows_name_file_and_line(tmp_path, line, message):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(InputError, match="no such MOTChallenge file"):
         read_mot_file(tmp_path / "absent.txt")
+
+
+def test_an_empty_file_is_a_run_without_boxes(tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_text("")
+    assert read_mot_file(path) == {}

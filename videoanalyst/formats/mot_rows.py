@@ -91,6 +91,8 @@ def read_mot_file(path: str | Path, kind: MotKind = "result") -> dict[int, Detec
         if values[0] < 1 or values[4] < 0 or values[5] < 0:
             raise InputError(f"{path}:{number}: expected frame >= 1 and non-negative width and height, got {line!r}")
         rows.append(values + [-1.0] * (10 - len(values)))
+    if not rows:
+        return {}
     table = np.array(rows, dtype=np.float64).reshape(-1, 10)
     frames = table[:, 0].astype(np.int64)
     order = np.argsort(frames, kind="stable")
