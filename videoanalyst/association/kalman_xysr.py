@@ -58,16 +58,57 @@ def update(mean: np.ndarray, covariance: np.ndarray, xyxy: np.ndarray) -> tuple[
     return kalman_update(mean, covariance, xyxy_to_xysr(xyxy), OBSERVATION, MEASUREMENT_NOISE)
 
 
-def fast_update(mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`update` from (N, 4) measurements cx, cy, area, aspect in a few array operations; equal to it to rounding.
+def to_blocks(mean: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+    """(N, 7) means and (N, 7, 7) covariances -> the (6, 4, N) blocks of `predict_blocks` and `update_blocks`.
 
-    This model keeps P block-diagonal (cx, cy and area each correlate only with their own velocity, the aspect with
-    nothing), so S = P[:4, :4] + R is diagonal and S^-1 is 1 / diag(S); and with that optimal gain the Joseph form
-    of `update` equals P - K H P. The covariances must come from `initiate`, `predict` and these updates.
+    Every covariance that `initiate`, `predict` and `update` make is block-diagonal: cx, cy and the area each
+    correlate only with their own velocity, the aspect with nothing. So a track is four 2-state filters, one for
+    each measured value q in (cx, cy, area, aspect) (axis 1), each held as its 2 x 3 matrix [x | P] row by row:
+    x_q, P_qq, P_qv, then x_v, P_vq, P_vv, with v the velocity of q. The aspect has no velocity: its rows 2-5
+    stay 0. Tracks are the last axis, so that a row of all tracks is one contiguous array.
     """
-    inverse = 1.0 / (covariance.reshape(-1, 49)[:, 0:25:8] + np.diag(MEASUREMENT_NOISE))  # 1 / diag(S)
-    gain = covariance[:, :, :4] * inverse[:, None, :]  # K = P H^T S^-1, (N, 7, 4)
-    innovation = measurement - mean[:, :4]
-    mean = mean + (gain @ innovation[:, :, None])[:, :, 0]
-    covariance = covariance - gain @ covariance[:, :4, :]  # H P is P's first four rows
-    return mean, covariance
+    blocks = np.zeros((6, 4, len(mean)))
+    blocks[0] = mean[:, :4].T
+    blocks[1, 3] = covariance[:, 3, 3]
+    for q in range(3):
+        v = q + 4
+        blocks[3, q] = mean[:, v]
+        blocks[(1, 2, 4, 5), q] = covariance[:, (q, q, v, v), (q, v, q, v)].T
+    return blocks
+
+
+#: A new track's (6, 4, 1) blocks, its measurement still to go into row 0: `INITIAL_COVARIANCE`.
+INITIAL_BLOCKS = to_blocks(np.zeros((1, 7)), INITIAL_COVARIANCE[None])
+#: Q as blocks, of which only rows 1 (P_qq) and 5 (P_vv) are not 0.
+_BLOCK_PROCESS_NOISE = to_blocks(np.zeros((1, 7)), PROCESS_NOISE[None])
+#: R of each measured value, as a column.
+_BLOCK_MEASUREMENT_NOISE = np.diag(MEASUREMENT_NOISE)[:, None]
+
+
+def predict_blocks(blocks: np.ndarray) -> None:
+    """`predict` in place on (6, 4, N) blocks (`to_blocks`): the same numbers in a few array operations.
+
+    With F = [[1, 1], [0, 1]] for each filter, F [x | P] adds the velocity's row to q's, and (F P) F^T adds
+    column v of P to column q; filterpy's matrix products add the same two numbers (all other terms are exact
+    zeros), so the results are equal to the bit.
+    """
+    stopped = blocks[0, 2] + blocks[3, 2] <= 0  # an area about to turn non-positive loses its velocity first
+    if np.count_nonzero(stopped):
+        blocks[3, 2, stopped] = 0.0
+    np.add(blocks[0:3], blocks[3:6], out=blocks[0:3])  # F x and F P
+    np.add(blocks[1::3], blocks[2::3], out=blocks[1::3])  # (F P) F^T
+    blocks[1] += _BLOCK_PROCESS_NOISE[1]
+    blocks[5] += _BLOCK_PROCESS_NOISE[5]
+
+
+def update_blocks(blocks: np.ndarray, measurement: np.ndarray) -> None:
+    """`update` in place on (6, 4, N) blocks from (4, N) measurements cx, cy, area, aspect; equal to it to rounding.
+
+    For each filter S = P_qq + R is a number, and the gain K = (P_qq, P_vq) / S, multiplied by 1 / S as
+    filterpy multiplies by inv(S); with that optimal gain the Joseph form of `update` equals P - K H P, where
+    H P is row q of P. So row r of [x | P] loses K_r (x_q - z, P_qq, P_qv): one product, one subtraction.
+    """
+    gain = blocks[1::3] * (1.0 / (blocks[1] + _BLOCK_MEASUREMENT_NOISE))  # K_q, K_v: column q of P over S
+    factor = blocks[0:3].copy()
+    factor[0] -= measurement
+    np.subtract(blocks, (gain[:, None] * factor).reshape(blocks.shape), out=blocks)

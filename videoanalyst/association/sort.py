@@ -2,7 +2,8 @@
 
 The algorithm of abewley/sort (commit 2236dff, `sort.py`: `Sort.update`, `associate_detections_to_trackers`,
 `iou_batch`, `KalmanBoxTracker`), step for step and with its arithmetic, but with all tracks in arrays: one
-batched Kalman step a frame instead of one filterpy object a track.
+batched Kalman step a frame instead of one filterpy object a track (`kalman_xysr`'s block form), and every
+track's whole state in one array.
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ import numpy as np
 
 from videoanalyst.association import kalman_xysr
 from videoanalyst.association.associator import Associator
-from videoanalyst.association.batched_kalman import kalman_predict
 from videoanalyst.association.matching import solve_assignment
 from videoanalyst.core.detections import Detections
 from videoanalyst.core.packet import FramePacket
 from videoanalyst.errors import ConfigError
 
-#: The per-track arrays, each with one row a track, in the order the original keeps its list of trackers.
-_TRACK_ARRAYS = ("_mean", "_covariance", "_ids", "_streak", "_misses", "_rows")
+#: `Sort._tracks` is (7, 4, N) float64, one column a track (the last axis), in the order the original keeps its
+#: trackers: rows 0-5 its Kalman filter as `kalman_xysr.to_blocks` lays it out (row 0: cx, cy, area, aspect),
+#: row `_COUNTERS` its integers (exact in float64): `_ID`; `_STREAK`, matches in a row (the original's
+#: hit_streak); `_MISSES`, frames since the last match (its time_since_update); and `_ROW`, the row in
+#: `Sort._detections` of the detection last matched (where misses == 0).
+_COUNTERS = 6
+_ID, _STREAK, _MISSES, _ROW = range(4)
+#: A new track's (7, 4, 1) entry, its measurement, id and detection row still to fill in.
+_NEW_TRACK = np.concatenate((kalman_xysr.INITIAL_BLOCKS, np.zeros((1, 4, 1))))
 _NO_ROWS = np.zeros(0, np.int64)
 
 
@@ -64,66 +71,62 @@ class Sort(Associator):
         self.start()
 
     def start(self) -> None:
-        self._mean = np.zeros((0, 7))  # (N, 7) cx, cy, area, aspect and the velocities of the first three
-        self._covariance = np.zeros((0, 7, 7))
-        self._ids = np.zeros(0, np.int64)
-        self._streak = np.zeros(0, np.int64)  # matches in a row (the original's hit_streak)
-        self._misses = np.zeros(0, np.int64)  # frames since the last match (the original's time_since_update)
-        self._rows = np.zeros(0, np.int64)  # row in `_detections` of the detection last matched (where misses == 0)
+        self._tracks = np.zeros((7, 4, 0))
         self._detections = Detections.empty()  # of the last detector frame, for the scores and class ids
         self._frame_count = 0  # detector frames seen
         self._next_id = 1
 
     def update(self, detections: Detections, packet: FramePacket) -> Detections:
         self._frame_count += 1
-        low, high = self._advance()
-        self._streak[self._misses > 0] = 0
-        self._misses += 1
-        boxes = detections.xyxy.astype(np.float64)
-        measurements = _measurements(boxes)
-        rows, tracks, unmatched = self._associate(boxes, measurements[:, 2], low, high)
-        if len(rows):
-            self._mean[tracks], self._covariance[tracks] = kalman_xysr.fast_update(
-                self._mean[tracks], self._covariance[tracks], measurements[rows])
-            self._misses[tracks] = 0
-            self._streak[tracks] += 1
-            self._rows[tracks] = rows
-        if len(unmatched):
-            self._add_tracks(measurements[unmatched], unmatched)
+        self._advance()
+        streak, misses = self._tracks[_COUNTERS, _STREAK], self._tracks[_COUNTERS, _MISSES]
+        streak[misses > 0] = 0
+        misses += 1
         self._detections = detections
-        shown = self._shown()
-        low, high = _corners(self._mean[shown])
-        result = self._report(shown, np.concatenate((low.T, high.T), axis=1))
-        alive = self._misses <= self.max_age
-        if not alive.all():
-            self._keep(alive)
+        if len(detections):
+            self._correct(detections.xyxy.T.astype(np.float64, order="C"))
+            result = self._report()
+        else:  # nothing seen: every track missed, none is reported
+            result = Detections.empty()
+        alive = self._tracks[_COUNTERS, _MISSES] <= self.max_age
+        if np.count_nonzero(alive) < len(alive):
+            self._tracks = self._tracks.compress(alive, 2)
         return result
 
     def predict(self, packet: FramePacket) -> Detections:
-        low, high = self._advance()
-        shown = self._shown()
-        return self._report(shown, np.concatenate((low.T, high.T), axis=1)[shown])
+        self._advance()
+        return self._report()
 
-    def _advance(self) -> tuple[np.ndarray, np.ndarray]:
-        """Predict every track one frame ahead and drop those without a box; their (2, N) low and high corners."""
-        mean, covariance = kalman_predict(self._mean, self._covariance, kalman_xysr.MOTION, kalman_xysr.PROCESS_NOISE)
-        if len(mean) and not mean[:, 2:4].min() > 0:
-            # Some area reaches 0 (SORT first stops its shrinking) or some aspect is not positive: the exact steps.
-            mean, covariance = kalman_xysr.predict(self._mean, self._covariance)
-            self._mean, self._covariance = mean, covariance
-            self._keep(mean[:, 2] * mean[:, 3] > 0)
-        else:
-            self._mean, self._covariance = mean, covariance
-        return _corners(self._mean)
+    def _advance(self) -> None:
+        """Predict every track one frame ahead and drop those whose box is undefined (area x aspect not positive:
+        the original's NaN box)."""
+        if self._tracks.shape[2] == 0:
+            return
+        kalman_xysr.predict_blocks(self._tracks[:_COUNTERS])
+        mean = self._tracks[0]
+        if np.count_nonzero(mean[2:] > 0) < mean[2:].size:
+            self._tracks = self._tracks.compress(mean[2] * mean[3] > 0, 2)
 
-    def _associate(self, boxes: np.ndarray, areas: np.ndarray, low: np.ndarray,
-                   high: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(detection rows, track rows) of the matches, and the unmatched detections in the original's order."""
-        if low.shape[1] == 0:
-            return _NO_ROWS, _NO_ROWS, np.arange(len(boxes))
-        if len(boxes) == 0:
-            return _NO_ROWS, _NO_ROWS, _NO_ROWS
-        iou = _iou(boxes, areas, low, high)
+    def _correct(self, boxes: np.ndarray) -> None:
+        """Match the tracks to this frame's (4, M) detection boxes, correct the matched and start the others."""
+        measurements = _measurements(boxes)
+        rows, tracks, unmatched = self._associate(boxes, measurements[2])
+        if len(rows):
+            matched = self._tracks.take(tracks, 2)
+            kalman_xysr.update_blocks(matched[:_COUNTERS], measurements.take(rows, 1))
+            matched[_COUNTERS, _STREAK] += 1
+            matched[_COUNTERS, _MISSES] = 0
+            matched[_COUNTERS, _ROW] = rows
+            self._tracks[:, :, tracks] = matched
+        if len(unmatched):
+            self._add_tracks(measurements.take(unmatched, 1), unmatched)
+
+    def _associate(self, boxes: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(detection rows, track columns) of the matches, and the unmatched detections in the original's order."""
+        count = boxes.shape[1]
+        if self._tracks.shape[2] == 0:
+            return _NO_ROWS, _NO_ROWS, np.arange(count)
+        iou = _iou(boxes, areas, _corners(self._tracks[0]))
         rows, tracks = np.nonzero(iou > self.iou_threshold)
         if len(rows) and len(set(rows.tolist())) == len(rows) == len(set(tracks.tolist())):  # one to one
             undone = _NO_ROWS
@@ -131,72 +134,69 @@ class Sort(Associator):
             rows, tracks = solve_assignment(-iou)
             good = iou[rows, tracks] >= self.iou_threshold
             rows, tracks, undone = rows[good], tracks[good], rows[~good]
-        if len(rows) + len(undone) == len(boxes):
+        if len(rows) + len(undone) == count:
             return rows, tracks, undone
-        free = np.ones(len(boxes), bool)
+        free = np.ones(count, bool)
         free[rows] = False
-        if len(undone) == 0:
-            return rows, tracks, np.flatnonzero(free)
         free[undone] = False
-        return rows, tracks, np.concatenate((np.flatnonzero(free), undone))
+        return rows, tracks, np.concatenate((free.nonzero()[0], undone))
 
     def _add_tracks(self, measurements: np.ndarray, rows: np.ndarray) -> None:
-        count = len(measurements)
-        mean = np.zeros((count, 7))
-        mean[:, :4] = measurements
-        covariance = np.repeat(kalman_xysr.INITIAL_COVARIANCE[None], count, axis=0)
-        zeros = np.zeros(count, np.int64)
-        ids = np.arange(self._next_id, self._next_id + count)
+        """New tracks from (4, K) measurements, those of the detections in `rows`."""
+        count = len(rows)
+        born = _NEW_TRACK.repeat(count, 2)
+        born[0] = measurements
+        born[_COUNTERS, _ID] = np.arange(self._next_id, self._next_id + count)
+        born[_COUNTERS, _ROW] = rows
         self._next_id += count
-        for name, new in zip(_TRACK_ARRAYS, (mean, covariance, ids, zeros, zeros, rows)):
-            setattr(self, name, np.concatenate((getattr(self, name), new)))
+        self._tracks = np.concatenate((self._tracks, born), axis=2)
 
-    def _keep(self, keep: np.ndarray) -> None:
-        for name in _TRACK_ARRAYS:
-            setattr(self, name, getattr(self, name)[keep])
-
-    def _shown(self) -> np.ndarray:
-        """Tracks to report: matched this frame, and matched `min_hits` in a row or still in the first frames."""
-        shown = self._misses == 0
+    def _report(self) -> Detections:
+        """Tracks matched this frame, and matched `min_hits` in a row or still in the first frames, with their
+        boxes now and their last detection's score and class id."""
+        counters = self._tracks[_COUNTERS]
+        shown = counters[_MISSES] == 0
         if self._frame_count > self.min_hits:
-            shown &= self._streak >= self.min_hits
-        return shown
-
-    def _report(self, shown: np.ndarray, xyxy: np.ndarray) -> Detections:
-        rows = self._rows[shown]
-        return Detections(xyxy=xyxy, scores=self._detections.scores[rows],
-                          class_ids=self._detections.class_ids[rows], track_ids=self._ids[shown])
+            shown &= counters[_STREAK] >= self.min_hits
+        tracks = self._tracks.compress(shown, 2)
+        rows = tracks[_COUNTERS, _ROW].astype(np.intp)
+        return Detections(xyxy=_corners(tracks[0]).T.astype(np.float32, order="C"),
+                          scores=self._detections.scores.take(rows), class_ids=self._detections.class_ids.take(rows),
+                          track_ids=tracks[_COUNTERS, _ID].astype(np.int64))
 
 
 def _measurements(boxes: np.ndarray) -> np.ndarray:
-    """(M, 4) x1, y1, x2, y2 -> (M, 4) cx, cy, area, aspect; the original's `convert_bbox_to_z`."""
-    size = boxes[:, 2:] - boxes[:, :2]
-    measurements = np.empty((len(boxes), 4))
-    np.add(boxes[:, :2], size / 2, out=measurements[:, :2])
-    np.multiply(size[:, 0], size[:, 1], out=measurements[:, 2])
-    np.divide(size[:, 0], size[:, 1], out=measurements[:, 3])
+    """(4, M) x1, y1, x2, y2 -> (4, M) cx, cy, area, aspect; the original's `convert_bbox_to_z`."""
+    size = boxes[2:] - boxes[:2]
+    measurements = np.empty(boxes.shape)
+    np.add(boxes[:2], size / 2, out=measurements[:2])
+    np.multiply(size[0], size[1], out=measurements[2])
+    np.divide(size[0], size[1], out=measurements[3])
     return measurements
 
 
-def _corners(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(2, N) low (x1, y1) and high (x2, y2) box corners of (N, 7) states; the original's `convert_x_to_bbox`."""
-    half = np.empty((2, len(mean)))
-    np.sqrt(mean[:, 2] * mean[:, 3], out=half[0])
-    np.divide(mean[:, 2], half[0], out=half[1])
+def _corners(mean: np.ndarray) -> np.ndarray:
+    """(4, N) cx, cy, area, aspect -> (4, N) x1, y1, x2, y2; the original's `convert_x_to_bbox`."""
+    half = np.empty((2, mean.shape[1]))
+    np.sqrt(mean[2] * mean[3], out=half[0])  # the width
+    np.divide(mean[2], half[0], out=half[1])  # the height
     half /= 2
-    centre = mean[:, :2].T
-    return centre - half, centre + half
+    corners = np.empty((4, mean.shape[1]))
+    np.subtract(mean[:2], half, out=corners[:2])
+    np.add(mean[:2], half, out=corners[2:])
+    return corners
 
 
-def _iou(boxes: np.ndarray, areas: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """(M, N) IoU of M detections (xyxy, their areas) and N predicted boxes (corners), as the original's
-    `iou_batch` computes it (no guard for an empty union: boxes here have area)."""
-    corners = boxes.T
-    size = np.minimum(corners[2:, :, None], high[:, None, :])
-    size -= np.maximum(corners[:2, :, None], low[:, None, :])
+def _iou(boxes: np.ndarray, areas: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """(M, N) IoU of M detections ((4, M) corners, their areas) and N predicted boxes ((4, N) corners), as the
+    original's `iou_batch` computes it (no guard for an empty union: boxes here have area)."""
+    boxes = boxes[:, :, None]
+    predicted = predicted[:, None, :]
+    size = np.minimum(boxes[2:], predicted[2:])
+    size -= np.maximum(boxes[:2], predicted[:2])
     np.maximum(size, 0.0, out=size)
     overlap = size[0] * size[1]
-    extent = high - low
+    extent = predicted[2:] - predicted[:2]
     union = areas[:, None] + extent[0] * extent[1]
     union -= overlap
     overlap /= union

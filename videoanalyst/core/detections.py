@@ -21,8 +21,10 @@ class Detections:
         embeddings: optional (N, D) float32 appearance features.
         extra: per-box fields, each an array whose first dimension is N (e.g. ``visibility``).
 
-    Arrays are validated and converted to these dtypes on construction. Index with an int, a slice,
-    an index array or a boolean mask to get a new `Detections` of the selected boxes.
+    Arrays are validated and converted to these dtypes on construction; when every given field already is
+    a plain ndarray of its final dtype and shape (as trackers build them) and there are no embeddings or
+    extra fields, the checks are all that is done, since the conversions would return the same arrays.
+    Index with an int, a slice, an index array or a boolean mask to get a new `Detections` of the selected boxes.
     """
 
     xyxy: np.ndarray
@@ -33,6 +35,9 @@ class Detections:
     extra: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self._is_converted():
+            object.__setattr__(self, "extra", {})
+            return
         xyxy = np.asarray(self.xyxy, dtype=np.float32)
         if xyxy.size == 0:
             xyxy = xyxy.reshape(0, 4)
@@ -57,10 +62,21 @@ class Detections:
             extra[name] = values
         set_(self, "extra", extra)
 
+    def _is_converted(self) -> bool:
+        """Whether the fields are already what `__post_init__` would make of them: no embeddings, an empty
+        dict of extra fields, xyxy a (N, 4) float32 ndarray and the three columns (N,) ndarrays of their dtypes."""
+        xyxy = self.xyxy
+        if (type(xyxy) is not np.ndarray or xyxy.dtype is not _FLOAT32 or xyxy.ndim != 2 or xyxy.shape[1] != 4
+                or self.embeddings is not None or type(self.extra) is not dict or self.extra):
+            return False
+        shape = (len(xyxy),)
+        return (_is_column(self.scores, shape, _FLOAT32) and _is_column(self.class_ids, shape, _INT64)
+                and _is_column(self.track_ids, shape, _INT64))
+
     @classmethod
     def empty(cls) -> Detections:
         """No boxes."""
-        return cls(np.zeros((0, 4), np.float32))
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -101,6 +117,13 @@ class Detections:
         fields = ", ".join(["xyxy", "scores", "class_ids", "track_ids"]
                            + (["embeddings"] if self.embeddings is not None else []) + list(self.extra))
         return f"Detections(n={len(self)}, fields=[{fields}])"
+
+
+_FLOAT32, _INT64 = np.dtype(np.float32), np.dtype(np.int64)
+
+
+def _is_column(values: Any, shape: tuple[int], dtype: np.dtype) -> bool:
+    return type(values) is np.ndarray and values.dtype is dtype and values.shape == shape
 
 
 def _column(name: str, values: Any, n: int, dtype: type, default: float) -> np.ndarray:
