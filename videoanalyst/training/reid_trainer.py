@@ -8,8 +8,6 @@ end, ``final.pt``: the `ReidNet` state dict alone, for `build_reid` and the ``re
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,24 +15,20 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from videoanalyst.errors import ConfigError
 from videoanalyst.models.reid import ReidNet, load_imagenet_trunk
 from videoanalyst.training.checkpoints import (
     CHECKPOINT_NAME,
     FINAL_NAME,
-    LOG_NAME,
-    LossLog,
     load_checkpoint,
-    save_checkpoint,
     save_final,
 )
 from videoanalyst.training.dataset import seed_worker
+from videoanalyst.training.loop import run_iterations
 from videoanalyst.training.reid_config import ReidTrainConfig
 from videoanalyst.training.reid_data import PKBatches, identity_crops
 from videoanalyst.training.reid_losses import ReidLoss
-from videoanalyst.training.schedule import WarmupCosine
 from videoanalyst.training.trainer import training_device
 
 #: What each loss-log row holds besides the step, lr and time: the `ReidLoss` outputs.
@@ -115,33 +109,11 @@ def _run(
     device: torch.device,
     progress: bool,
 ) -> None:
-    """Iterations `step` .. `end` - 1, logging and checkpointing as `config` says."""
-    schedule = WarmupCosine(
-        config.warmup_iterations, config.total_iterations, config.start_lr, config.peak_lr, config.end_lr
-    )
+    """Iterations `step` .. `end` - 1 over PK batches, logging and checkpointing as `config` says."""
     criterion = ReidLoss(config.triplet_margin, config.triplet_weight, config.identity_weight, config.label_smoothing)
-    log = LossLog(output / LOG_NAME, step)
-    bar = tqdm(total=config.total_iterations, initial=step, disable=not progress, unit="it", dynamic_ncols=True)
-    started = time.perf_counter()
-    try:
-        for batch in batches:
-            lr = schedule.apply(optimizer, step)
-            labels = batch["labels"].to(device, non_blocking=True)
-            losses = criterion(*trainee(batch["crops"].to(device, non_blocking=True).float()), labels)
-            optimizer.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            optimizer.step()
-            step += 1
-            if not math.isfinite(loss := losses["loss"].item()):
-                raise ConfigError(f"step {step}: the loss became {loss}; training diverged (lower peak_lr); the "
-                                  f"last checkpoint in {output} is from before")
-            if step % config.log_every == 0 or step == end:
-                values = {key: losses[key].item() for key in LOGGED}
-                log.write({"step": step, "lr": lr, **values, "seconds": round(time.perf_counter() - started, 3)})
-                bar.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{lr:.2e}", refresh=False)
-            bar.update(1)
-            if step % config.checkpoint_every == 0 or step == end:
-                save_checkpoint(output / CHECKPOINT_NAME, trainee, optimizer, step, config)  # type: ignore[arg-type]
-    finally:
-        bar.close()
-        log.close()
+
+    def losses_of(batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        labels = batch["labels"].to(device, non_blocking=True)
+        return criterion(*trainee(batch["crops"].to(device, non_blocking=True).float()), labels)
+
+    run_iterations(config, trainee, optimizer, batches, losses_of, LOGGED, output, step, end, progress)

@@ -4,13 +4,10 @@ video_analyst videoanalyst/engine/trainer/trainer_impl/regular_trainer.py, which
 
 from __future__ import annotations
 
-import math
-import time
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from videoanalyst.errors import ConfigError
 from videoanalyst.experiments import MODEL_BUILDERS
@@ -21,17 +18,14 @@ from videoanalyst.models.weights import user_weights
 from videoanalyst.training.checkpoints import (
     CHECKPOINT_NAME,
     FINAL_NAME,
-    LOG_NAME,
-    LossLog,
     load_checkpoint,
-    save_checkpoint,
     save_final,
 )
 from videoanalyst.training.config import TrainConfig
 from videoanalyst.training.dataset import PairDataset, seed_worker
+from videoanalyst.training.loop import run_iterations
 from videoanalyst.training.losses import SiamFCppLoss
 from videoanalyst.training.pairs import TrackSequence, got10k_sequences, synthetic_sequences
-from videoanalyst.training.schedule import WarmupCosine
 
 #: What each loss-log row holds besides the step, lr and time: the `SiamFCppLoss` outputs.
 LOGGED = ("loss", "cls", "ctr", "reg", "iou")
@@ -101,7 +95,7 @@ def _run(
     device: torch.device,
     progress: bool,
 ) -> None:
-    """Iterations `step` .. `end` - 1, logging and checkpointing as `config` says."""
+    """Iterations `step` .. `end` - 1 over pairs of `sequences`, logging and checkpointing as `config` says."""
     dataset = PairDataset(sequences, config, network.score_size(config.search_size))
     batch = config.batch_size
     loader = DataLoader(
@@ -114,40 +108,16 @@ def _run(
         generator=torch.Generator().manual_seed(config.seed + step),
         pin_memory=device.type == "cuda",
     )
-    schedule = WarmupCosine(
-        config.warmup_iterations, config.total_iterations, config.start_lr, config.peak_lr, config.end_lr
-    )
     criterion = SiamFCppLoss(
         config.focal_alpha, config.focal_gamma, config.cls_weight, config.ctr_weight, config.iou_weight
     )
-    log = LossLog(output / LOG_NAME, step)
-    bar = tqdm(total=config.total_iterations, initial=step, disable=not progress, unit="it", dynamic_ncols=True)
-    started = time.perf_counter()
-    try:
-        for sample in loader:
-            lr = schedule.apply(optimizer, step)
-            exemplar, search = (sample[key].to(device, non_blocking=True).float() for key in ("exemplar", "search"))
-            cls, ctr, boxes = (sample[key].to(device, non_blocking=True) for key in ("cls", "ctr", "boxes"))
-            losses = criterion(network(exemplar, search), cls, ctr, boxes)
-            optimizer.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            optimizer.step()
-            step += 1
-            if not math.isfinite(loss := losses["loss"].item()):
-                raise ConfigError(
-                    f"step {step}: the loss became {loss}; training diverged (lower peak_lr); the last "
-                    f"checkpoint in {output} is from before"
-                )
-            if step % config.log_every == 0 or step == end:
-                values = {key: losses[key].item() for key in LOGGED}
-                log.write({"step": step, "lr": lr, **values, "seconds": round(time.perf_counter() - started, 3)})
-                bar.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{lr:.2e}", refresh=False)
-            bar.update(1)
-            if step % config.checkpoint_every == 0 or step == end:
-                save_checkpoint(output / CHECKPOINT_NAME, network, optimizer, step, config)
-    finally:
-        bar.close()
-        log.close()
+
+    def losses_of(sample: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        exemplar, search = (sample[key].to(device, non_blocking=True).float() for key in ("exemplar", "search"))
+        cls, ctr, boxes = (sample[key].to(device, non_blocking=True) for key in ("cls", "ctr", "boxes"))
+        return criterion(network(exemplar, search), cls, ctr, boxes)
+
+    run_iterations(config, network, optimizer, loader, losses_of, LOGGED, output, step, end, progress)
 
 
 def training_device(name: str) -> torch.device:
