@@ -7,6 +7,7 @@ All functions take and return batches: (N, 7) means, (N, 7, 7) covariances, (N, 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from videoanalyst.association.batched_kalman import kalman_predict, kalman_update
 
@@ -79,36 +80,58 @@ def to_blocks(mean: np.ndarray, covariance: np.ndarray) -> np.ndarray:
 
 #: A new track's (6, 4, 1) blocks, its measurement still to go into row 0: `INITIAL_COVARIANCE`.
 INITIAL_BLOCKS = to_blocks(np.zeros((1, 7)), INITIAL_COVARIANCE[None])
-#: Q as blocks, of which only rows 1 (P_qq) and 5 (P_vv) are not 0.
-_BLOCK_PROCESS_NOISE = to_blocks(np.zeros((1, 7)), PROCESS_NOISE[None])
-#: R of each measured value, as a column.
-_BLOCK_MEASUREMENT_NOISE = np.diag(MEASUREMENT_NOISE)[:, None]
+#: Q of each filter's value and velocity (cx, cy, area, aspect; the aspect has no velocity).
+_VALUE_NOISE = tuple(float(v) for v in np.diag(PROCESS_NOISE)[:4])
+_VELOCITY_NOISE = tuple(float(v) for v in np.diag(PROCESS_NOISE)[4:]) + (0.0,)
+#: R of each measured value.
+_MEASUREMENT_NOISE = tuple(float(v) for v in np.diag(MEASUREMENT_NOISE))
 
 
+@njit(cache=True, error_model="numpy")
 def predict_blocks(blocks: np.ndarray) -> None:
-    """`predict` in place on (6, 4, N) blocks (`to_blocks`): the same numbers in a few array operations.
+    """`predict` in place on (>= 6, 4, N) blocks (`to_blocks`; rows past 5 are left alone): the same numbers.
 
     With F = [[1, 1], [0, 1]] for each filter, F [x | P] adds the velocity's row to q's, and (F P) F^T adds
-    column v of P to column q; filterpy's matrix products add the same two numbers (all other terms are exact
-    zeros), so the results are equal to the bit.
+    column v of P to column q; filterpy's matrix products add the same two numbers in the same order (all other
+    terms are exact zeros), so the results are equal to the bit. Compiled (numba): a loop over the tracks, no
+    temporaries.
     """
-    stopped = blocks[0, 2] + blocks[3, 2] <= 0  # an area about to turn non-positive loses its velocity first
-    if np.count_nonzero(stopped):
-        blocks[3, 2, stopped] = 0.0
-    np.add(blocks[0:3], blocks[3:6], out=blocks[0:3])  # F x and F P
-    np.add(blocks[1::3], blocks[2::3], out=blocks[1::3])  # (F P) F^T
-    blocks[1] += _BLOCK_PROCESS_NOISE[1]
-    blocks[5] += _BLOCK_PROCESS_NOISE[5]
+    for n in range(blocks.shape[2]):
+        if blocks[0, 2, n] + blocks[3, 2, n] <= 0:  # an area about to turn non-positive loses its velocity first
+            blocks[3, 2, n] = 0.0
+        for q in range(4):
+            blocks[0, q, n] += blocks[3, q, n]  # F x
+            blocks[1, q, n] += blocks[4, q, n]  # F P
+            blocks[2, q, n] += blocks[5, q, n]
+            blocks[1, q, n] += blocks[2, q, n]  # (F P) F^T
+            blocks[4, q, n] += blocks[5, q, n]
+            blocks[1, q, n] += _VALUE_NOISE[q]
+            blocks[5, q, n] += _VELOCITY_NOISE[q]
 
 
+@njit(cache=True, error_model="numpy")
 def update_blocks(blocks: np.ndarray, measurement: np.ndarray) -> None:
-    """`update` in place on (6, 4, N) blocks from (4, N) measurements cx, cy, area, aspect; equal to it to rounding.
+    """`update` in place on (>= 6, 4, N) blocks from (4, N) measurements cx, cy, area, aspect; equal to it to
+    rounding.
 
     For each filter S = P_qq + R is a number, and the gain K = (P_qq, P_vq) / S, multiplied by 1 / S as
     filterpy multiplies by inv(S); with that optimal gain the Joseph form of `update` equals P - K H P, where
-    H P is row q of P. So row r of [x | P] loses K_r (x_q - z, P_qq, P_qv): one product, one subtraction.
+    H P is row q of P. So row r of [x | P] loses K_r (x_q - z, P_qq, P_qv).
     """
-    gain = blocks[1::3] * (1.0 / (blocks[1] + _BLOCK_MEASUREMENT_NOISE))  # K_q, K_v: column q of P over S
-    factor = blocks[0:3].copy()
-    factor[0] -= measurement
-    np.subtract(blocks, (gain[:, None] * factor).reshape(blocks.shape), out=blocks)
+    for n in range(blocks.shape[2]):
+        for q in range(4):
+            update_block(blocks, q, n, measurement[q, n])
+
+
+@njit(cache=True, error_model="numpy")
+def update_block(blocks: np.ndarray, q: int, n: int, z: float) -> None:
+    """`update_blocks` for filter q of track n alone, from its measured value z."""
+    inverse = 1.0 / (blocks[1, q, n] + _MEASUREMENT_NOISE[q])
+    gain_value, gain_velocity = blocks[1, q, n] * inverse, blocks[4, q, n] * inverse
+    residual, p_qq, p_qv = blocks[0, q, n] - z, blocks[1, q, n], blocks[2, q, n]
+    blocks[0, q, n] -= gain_value * residual
+    blocks[1, q, n] -= gain_value * p_qq
+    blocks[2, q, n] -= gain_value * p_qv
+    blocks[3, q, n] -= gain_velocity * residual
+    blocks[4, q, n] -= gain_velocity * p_qq
+    blocks[5, q, n] -= gain_velocity * p_qv

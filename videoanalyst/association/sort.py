@@ -3,12 +3,14 @@
 The algorithm of abewley/sort (commit 2236dff, `sort.py`: `Sort.update`, `associate_detections_to_trackers`,
 `iou_batch`, `KalmanBoxTracker`), step for step and with its arithmetic, but with all tracks in arrays: one
 batched Kalman step a frame instead of one filterpy object a track (`kalman_xysr`'s block form), and every
-track's whole state in one array.
+track's whole state in one array. The per-frame arithmetic is compiled (numba): at tens of tracks, a frame of
+NumPy calls on tiny arrays costs more in call overhead than in arithmetic.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from videoanalyst.association import kalman_xysr
 from videoanalyst.association.associator import Associator
@@ -24,9 +26,8 @@ from videoanalyst.errors import ConfigError
 #: `Sort._detections` of the detection last matched (where misses == 0).
 _COUNTERS = 6
 _ID, _STREAK, _MISSES, _ROW = range(4)
-#: A new track's (7, 4, 1) entry, its measurement, id and detection row still to fill in.
-_NEW_TRACK = np.concatenate((kalman_xysr.INITIAL_BLOCKS, np.zeros((1, 4, 1))))
-_NO_ROWS = np.zeros(0, np.int64)
+#: A new track's (6, 4) Kalman blocks, its measurement still to go into row 0.
+_INITIAL_BLOCKS = np.ascontiguousarray(kalman_xysr.INITIAL_BLOCKS[:, :, 0])
 
 
 class Sort(Associator):
@@ -78,126 +79,152 @@ class Sort(Associator):
 
     def update(self, detections: Detections, packet: FramePacket) -> Detections:
         self._frame_count += 1
-        self._advance()
-        streak, misses = self._tracks[_COUNTERS, _STREAK], self._tracks[_COUNTERS, _MISSES]
-        streak[misses > 0] = 0
-        misses += 1
         self._detections = detections
-        if len(detections):
-            self._correct(detections.xyxy.T.astype(np.float64, order="C"))
-            result = self._report()
-        else:  # nothing seen: every track missed, none is reported
-            result = Detections.empty()
-        alive = self._tracks[_COUNTERS, _MISSES] <= self.max_age
-        if np.count_nonzero(alive) < len(alive):
-            self._tracks = self._tracks.compress(alive, 2)
-        return result
-
-    def predict(self, packet: FramePacket) -> Detections:
-        self._advance()
+        self._tracks = _advance(self._tracks, True)
+        overlaps, rows, columns = _overlaps(self._tracks, detections.xyxy, self.iou_threshold)
+        if overlaps.size and not len(rows):  # the pairs above the threshold are not one to one
+            rows, columns = solve_assignment(-overlaps)
+        self._tracks, self._next_id = _correct(self._tracks, detections.xyxy, overlaps, rows, columns,
+                                               self.iou_threshold, self._next_id)
         return self._report()
 
-    def _advance(self) -> None:
-        """Predict every track one frame ahead and drop those whose box is undefined (area x aspect not positive:
-        the original's NaN box)."""
-        if self._tracks.shape[2] == 0:
-            return
-        kalman_xysr.predict_blocks(self._tracks[:_COUNTERS])
-        mean = self._tracks[0]
-        if np.count_nonzero(mean[2:] > 0) < mean[2:].size:
-            self._tracks = self._tracks.compress(mean[2] * mean[3] > 0, 2)
-
-    def _correct(self, boxes: np.ndarray) -> None:
-        """Match the tracks to this frame's (4, M) detection boxes, correct the matched and start the others."""
-        measurements = _measurements(boxes)
-        rows, tracks, unmatched = self._associate(boxes, measurements[2])
-        if len(rows):
-            matched = self._tracks.take(tracks, 2)
-            kalman_xysr.update_blocks(matched[:_COUNTERS], measurements.take(rows, 1))
-            matched[_COUNTERS, _STREAK] += 1
-            matched[_COUNTERS, _MISSES] = 0
-            matched[_COUNTERS, _ROW] = rows
-            self._tracks[:, :, tracks] = matched
-        if len(unmatched):
-            self._add_tracks(measurements.take(unmatched, 1), unmatched)
-
-    def _associate(self, boxes: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(detection rows, track columns) of the matches, and the unmatched detections in the original's order."""
-        count = boxes.shape[1]
-        if self._tracks.shape[2] == 0:
-            return _NO_ROWS, _NO_ROWS, np.arange(count)
-        iou = _iou(boxes, areas, _corners(self._tracks[0]))
-        rows, tracks = np.nonzero(iou > self.iou_threshold)
-        if len(rows) and len(set(rows.tolist())) == len(rows) == len(set(tracks.tolist())):  # one to one
-            undone = _NO_ROWS
-        else:
-            rows, tracks = solve_assignment(-iou)
-            good = iou[rows, tracks] >= self.iou_threshold
-            rows, tracks, undone = rows[good], tracks[good], rows[~good]
-        if len(rows) + len(undone) == count:
-            return rows, tracks, undone
-        free = np.ones(count, bool)
-        free[rows] = False
-        free[undone] = False
-        return rows, tracks, np.concatenate((free.nonzero()[0], undone))
-
-    def _add_tracks(self, measurements: np.ndarray, rows: np.ndarray) -> None:
-        """New tracks from (4, K) measurements, those of the detections in `rows`."""
-        count = len(rows)
-        born = _NEW_TRACK.repeat(count, 2)
-        born[0] = measurements
-        born[_COUNTERS, _ID] = np.arange(self._next_id, self._next_id + count)
-        born[_COUNTERS, _ROW] = rows
-        self._next_id += count
-        self._tracks = np.concatenate((self._tracks, born), axis=2)
+    def predict(self, packet: FramePacket) -> Detections:
+        self._tracks = _advance(self._tracks, False)
+        return self._report()
 
     def _report(self) -> Detections:
-        """Tracks matched this frame, and matched `min_hits` in a row or still in the first frames, with their
-        boxes now and their last detection's score and class id."""
-        counters = self._tracks[_COUNTERS]
-        shown = counters[_MISSES] == 0
-        if self._frame_count > self.min_hits:
-            shown &= counters[_STREAK] >= self.min_hits
-        tracks = self._tracks.compress(shown, 2)
-        rows = tracks[_COUNTERS, _ROW].astype(np.intp)
-        return Detections(xyxy=_corners(tracks[0]).T.astype(np.float32, order="C"),
-                          scores=self._detections.scores.take(rows), class_ids=self._detections.class_ids.take(rows),
-                          track_ids=tracks[_COUNTERS, _ID].astype(np.int64))
+        """The tracks to show (`_shown`) with their boxes now and their last detection's score and class id; then
+        tracks missed more than `max_age` times in a row are forgotten."""
+        self._tracks, xyxy, track_ids, rows = _shown(self._tracks, self._frame_count <= self.min_hits,
+                                                     self.min_hits, self.max_age)
+        return Detections(xyxy=xyxy, scores=self._detections.scores.take(rows),
+                          class_ids=self._detections.class_ids.take(rows), track_ids=track_ids)
 
 
-def _measurements(boxes: np.ndarray) -> np.ndarray:
-    """(4, M) x1, y1, x2, y2 -> (4, M) cx, cy, area, aspect; the original's `convert_bbox_to_z`."""
-    size = boxes[2:] - boxes[:2]
-    measurements = np.empty(boxes.shape)
-    np.add(boxes[:2], size / 2, out=measurements[:2])
-    np.multiply(size[0], size[1], out=measurements[2])
-    np.divide(size[0], size[1], out=measurements[3])
-    return measurements
+@njit(cache=True, error_model="numpy")
+def _advance(tracks: np.ndarray, count_miss: bool) -> np.ndarray:
+    """Predict every track one frame ahead and drop those whose box is undefined (area x aspect not positive: the
+    original's NaN box). With `count_miss` (a detector frame) each track starts the frame unmatched, as the
+    original's `predict` counts: its streak ends if it was missed last frame, and its misses go up by one."""
+    kalman_xysr.predict_blocks(tracks)
+    keep = np.empty(tracks.shape[2], np.bool_)
+    for n in range(tracks.shape[2]):
+        area, aspect = tracks[0, 2, n], tracks[0, 3, n]
+        keep[n] = (area > 0 and aspect > 0) or area * aspect > 0
+        if count_miss:
+            if tracks[_COUNTERS, _MISSES, n] > 0:
+                tracks[_COUNTERS, _STREAK, n] = 0.0
+            tracks[_COUNTERS, _MISSES, n] += 1.0
+    return tracks if keep.all() else tracks[:, :, keep]
 
 
-def _corners(mean: np.ndarray) -> np.ndarray:
-    """(4, N) cx, cy, area, aspect -> (4, N) x1, y1, x2, y2; the original's `convert_x_to_bbox`."""
-    half = np.empty((2, mean.shape[1]))
-    np.sqrt(mean[2] * mean[3], out=half[0])  # the width
-    np.divide(mean[2], half[0], out=half[1])  # the height
-    half /= 2
-    corners = np.empty((4, mean.shape[1]))
-    np.subtract(mean[:2], half, out=corners[:2])
-    np.add(mean[:2], half, out=corners[2:])
-    return corners
+@njit(cache=True, error_model="numpy")
+def _overlaps(tracks: np.ndarray, boxes: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M, N) IoU of the M (M, 4) float32 detection boxes and the N tracks' predicted boxes, as the original's
+    `iou_batch` computes it (no guard for an empty union: boxes here have area); and the (detection, track)
+    pairs above `threshold`, by detection, when there are some and they are one to one (else none)."""
+    count = tracks.shape[2]
+    predicted = np.empty((count, 5))  # x1, y1, x2, y2, area
+    for n in range(count):
+        x1, y1, x2, y2 = _corners(tracks, n)
+        predicted[n, 0], predicted[n, 1], predicted[n, 2], predicted[n, 3] = x1, y1, x2, y2
+        predicted[n, 4] = (x2 - x1) * (y2 - y1)
+    overlaps = np.empty((len(boxes), count))
+    row_used = np.zeros(len(boxes), np.bool_)
+    column_used = np.zeros(count, np.bool_)
+    one_to_one, pairs = True, 0
+    for m in range(len(boxes)):
+        x1, y1, x2, y2 = np.float64(boxes[m, 0]), np.float64(boxes[m, 1]), np.float64(boxes[m, 2]), \
+            np.float64(boxes[m, 3])
+        area = (x2 - x1) * (y2 - y1)
+        for n in range(count):
+            width = max(0.0, min(x2, predicted[n, 2]) - max(x1, predicted[n, 0]))
+            height = max(0.0, min(y2, predicted[n, 3]) - max(y1, predicted[n, 1]))
+            overlap = width * height
+            overlaps[m, n] = overlap / (area + predicted[n, 4] - overlap)
+            if overlaps[m, n] > threshold:
+                one_to_one &= not (row_used[m] or column_used[n])
+                row_used[m] = column_used[n] = True
+                pairs += 1
+    if not one_to_one:
+        pairs = 0
+    rows, columns = np.empty(pairs, np.int64), np.empty(pairs, np.int64)
+    if pairs:
+        k = 0
+        for m in range(len(boxes)):
+            for n in range(count):
+                if overlaps[m, n] > threshold:
+                    rows[k], columns[k] = m, n
+                    k += 1
+    return overlaps, rows, columns
 
 
-def _iou(boxes: np.ndarray, areas: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """(M, N) IoU of M detections ((4, M) corners, their areas) and N predicted boxes ((4, N) corners), as the
-    original's `iou_batch` computes it (no guard for an empty union: boxes here have area)."""
-    boxes = boxes[:, :, None]
-    predicted = predicted[:, None, :]
-    size = np.minimum(boxes[2:], predicted[2:])
-    size -= np.maximum(boxes[:2], predicted[:2])
-    np.maximum(size, 0.0, out=size)
-    overlap = size[0] * size[1]
-    extent = predicted[2:] - predicted[:2]
-    union = areas[:, None] + extent[0] * extent[1]
-    union -= overlap
-    overlap /= union
-    return overlap
+@njit(cache=True, error_model="numpy")
+def _correct(tracks: np.ndarray, boxes: np.ndarray, overlaps: np.ndarray, rows: np.ndarray, columns: np.ndarray,
+             threshold: float, next_id: int) -> tuple[np.ndarray, int]:
+    """Correct the tracks matched to detections (pairs `rows`, `columns`, undone where the IoU is below
+    `threshold`) and start a track from every other detection, in the original's order (those no pair took,
+    then those of undone pairs), with ids from `next_id`. Returns the tracks and the next free id."""
+    unmatched = np.ones(len(boxes), np.bool_)
+    undone = np.empty(len(rows), np.int64)
+    undone_count = 0
+    for k in range(len(rows)):
+        m, n = rows[k], columns[k]
+        unmatched[m] = False
+        if overlaps[m, n] < threshold:
+            undone[undone_count] = m
+            undone_count += 1
+            continue
+        measurement = _measurement(boxes, m)
+        for q in range(4):
+            kalman_xysr.update_block(tracks, q, n, measurement[q])
+        tracks[_COUNTERS, _STREAK, n] += 1.0
+        tracks[_COUNTERS, _MISSES, n] = 0.0
+        tracks[_COUNTERS, _ROW, n] = m
+    born = np.concatenate((np.flatnonzero(unmatched), undone[:undone_count]))
+    count = tracks.shape[2]
+    grown = np.zeros((7, 4, count + len(born)))
+    grown[:, :, :count] = tracks
+    for k in range(len(born)):
+        n = count + k
+        grown[:_COUNTERS, :, n] = _INITIAL_BLOCKS
+        grown[0, :, n] = _measurement(boxes, born[k])
+        grown[_COUNTERS, _ID, n] = next_id + k
+        grown[_COUNTERS, _ROW, n] = born[k]
+    return grown, next_id + len(born)
+
+
+@njit(cache=True, error_model="numpy")
+def _shown(tracks: np.ndarray, early: bool, min_hits: int, max_age: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The tracks matched this frame, and matched `min_hits` in a row or still `early` (the stream's first
+    `min_hits` frames): (K, 4) float32 boxes, ids and the rows of their last detections. Returned first: the
+    tracks without those missed more than `max_age` times in a row."""
+    counters = tracks[_COUNTERS]
+    shown = np.flatnonzero((counters[_MISSES] == 0) & ((counters[_STREAK] >= min_hits) | early))
+    xyxy = np.empty((len(shown), 4), np.float32)
+    track_ids, rows = np.empty(len(shown), np.int64), np.empty(len(shown), np.int64)
+    for k in range(len(shown)):
+        x1, y1, x2, y2 = _corners(tracks, shown[k])
+        xyxy[k, 0], xyxy[k, 1], xyxy[k, 2], xyxy[k, 3] = x1, y1, x2, y2
+        track_ids[k] = tracks[_COUNTERS, _ID, shown[k]]
+        rows[k] = tracks[_COUNTERS, _ROW, shown[k]]
+    alive = counters[_MISSES] <= max_age
+    return (tracks if alive.all() else tracks[:, :, alive]), xyxy, track_ids, rows
+
+
+@njit(cache=True, error_model="numpy")
+def _measurement(boxes: np.ndarray, m: int) -> np.ndarray:
+    """Detection m's x1, y1, x2, y2 -> cx, cy, area, aspect; the original's `convert_bbox_to_z`."""
+    x1, y1 = np.float64(boxes[m, 0]), np.float64(boxes[m, 1])
+    width, height = np.float64(boxes[m, 2]) - x1, np.float64(boxes[m, 3]) - y1
+    return np.array((x1 + width / 2, y1 + height / 2, width * height, width / height))
+
+
+@njit(cache=True, error_model="numpy")
+def _corners(tracks: np.ndarray, n: int) -> tuple[float, float, float, float]:
+    """Track n's cx, cy, area, aspect -> x1, y1, x2, y2; the original's `convert_x_to_bbox`."""
+    cx, cy, area = tracks[0, 0, n], tracks[0, 1, n], tracks[0, 2, n]
+    width = np.sqrt(area * tracks[0, 3, n])
+    height = area / width
+    return cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2
