@@ -1,7 +1,9 @@
 """SORT's constant-velocity box model: state (cx, cy, area, aspect, vcx, vcy, varea), aspect held constant.
 
 Matrices as abewley/sort (2236dff, `sort.py`, `KalmanBoxTracker`) sets them up on filterpy; OC-SORT uses the same.
-All functions take and return batches: (N, 7) means, (N, 7, 7) covariances, (N, 4) boxes x1, y1, x2, y2.
+The matrix form takes and returns batches: (N, 7) means, (N, 7, 7) covariances, (N, 4) boxes x1, y1, x2, y2.
+The block form (`to_blocks`, `predict_blocks`, `update_blocks`) is the same filter as four 2-state filters per
+track, stepped in place by compiled loops (numba); SORT runs on it.
 """
 
 from __future__ import annotations
