@@ -80,3 +80,36 @@ def test_export_half_names_the_file_by_its_md5(tmp_path):
     state = torch.load(path, weights_only=True)
     assert state["backbone.conv1.conv.weight"].dtype == torch.float16
     assert not list((tmp_path / "out").glob("*.partial"))
+
+
+def test_export_half_keeps_batch_norm_statistics_beyond_fp16_in_fp32(tmp_path):
+    """A running variance above 65504 (fp16's largest number) is normal on 0-255 input; in fp16 it would be inf,
+    which zeroes the feature at inference (the first demo weights lost their box regression to this)."""
+    import torch
+
+    from videoanalyst.models.siamfcpp import load_checkpoint, siamfcpp_alexnet
+    from videoanalyst.models.weights import export_half
+
+    network = siamfcpp_alexnet()
+    network.head.reg_tower[2].bn.running_var.fill_(7.4e5)
+    torch.save(network.state_dict(), tmp_path / "final.pt")
+    state = torch.load(export_half(tmp_path / "final.pt", tmp_path / "out", "demo"), weights_only=True)
+    assert state["head.reg_tower.2.bn.running_var"].dtype == torch.float32
+    assert state["head.reg_tower.2.bn.weight"].dtype == torch.float16
+    loaded = siamfcpp_alexnet()
+    load_checkpoint(loaded, next((tmp_path / "out").glob("demo-md5_*.pt")))
+    assert torch.equal(loaded.head.reg_tower[2].bn.running_var, network.head.reg_tower[2].bn.running_var)
+
+
+def test_export_half_refuses_a_weight_beyond_fp16_naming_it(tmp_path):
+    import torch
+
+    from videoanalyst.models.siamfcpp import siamfcpp_alexnet
+    from videoanalyst.models.weights import export_half
+
+    network = siamfcpp_alexnet()
+    with torch.no_grad():
+        network.head.offset_bias.fill_(1e6)
+    torch.save(network.state_dict(), tmp_path / "final.pt")
+    with pytest.raises(ValueError, match="head.offset_bias"):
+        export_half(tmp_path / "final.pt", tmp_path / "out", "demo")

@@ -18,6 +18,9 @@ _MD5_IN_NAME = re.compile(r"md5_([0-9a-f]{32})")
 _SHA256_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.[A-Za-z0-9]+$")
 
 
+#: Key endings of batch-norm statistics, which `export_half` keeps in fp32.
+_BATCH_NORM_STATISTICS = ("running_mean", "running_var")
+
 @dataclass(frozen=True)
 class WeightsFile:
     """A published weights file.
@@ -132,13 +135,24 @@ def user_weights(path: str | Path) -> Path:
 
 
 def export_half(state_dict_file: str | Path, folder: str | Path, stem: str) -> Path:
-    """Save a checkpoint's floating-point tensors as fp16 to `folder/<stem>-md5_<md5>.pt` (half the size; loading
-    casts back to the model's dtype) and return the path. This is how the packaged demo weights are made."""
+    """Save a checkpoint to `folder/<stem>-md5_<md5>.pt` with its weights as fp16 (half the size; loading casts
+    back to the model's dtype) and return the path. This is how the packaged demo weights are made.
+
+    Batch-norm statistics stay fp32: on unnormalised 0-255 input a feature's running variance can pass fp16's
+    largest number (65504) and would turn to inf, which zeroes that feature at inference. A weight that does not
+    fit fp16 is refused, naming its key.
+    """
     import torch
 
     from videoanalyst.models.siamfcpp.checkpoint import read_state_dict
 
-    state = {k: v.half() if v.is_floating_point() else v for k, v in read_state_dict(state_dict_file).items()}
+    state = {}
+    for key, value in read_state_dict(state_dict_file).items():
+        if value.is_floating_point() and not key.endswith(_BATCH_NORM_STATISTICS):
+            value = value.half()
+            if not torch.isfinite(value).all():
+                raise ValueError(f"{state_dict_file}: {key} has values beyond fp16's range (65504); keep it fp32")
+        state[key] = value
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     staging = folder / f"{stem}.partial"
