@@ -63,6 +63,17 @@ def test_built_in_clip_reports_how_well_the_target_was_kept(tmp_path, weights, c
     assert len((tmp_path / "results.txt").read_text().splitlines()) == 100
 
 
+@pytest.mark.slow
+def test_the_demo_weights_keep_the_built_in_clips_target(tmp_path, capsys, monkeypatch):
+    """The issue's bar for the demo: with no official file, `python -m videoanalyst.track --exp siamfcpp_alexnet`
+    keeps the built-in clip's target (IoU >= 0.5 with its ground truth) on at least 90 % of the frames."""
+    monkeypatch.setenv("VIDEOANALYST_WEIGHTS", str(tmp_path / "no-official-weights"))
+    assert main(["--exp", "siamfcpp_alexnet", "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    kept = float(out.split("target kept (IoU >= 0.5 with the ground truth) on ")[1].split("%")[0])
+    assert kept >= 90.0, out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

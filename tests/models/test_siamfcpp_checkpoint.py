@@ -77,6 +77,15 @@ def test_shape_mismatch_is_named(tmp_path):
         load_checkpoint(siamfcpp_alexnet(), tmp_path / "other.pt")
 
 
+def test_a_checkpoint_with_infinite_values_is_refused_naming_the_tensor(tmp_path):
+    state = siamfcpp_alexnet().state_dict()
+    state["head.reg_tower.2.bn.running_var"] = state["head.reg_tower.2.bn.running_var"].half().fill_(float("inf"))
+    path = tmp_path / "broken.pt"
+    torch.save(state, path)
+    with pytest.raises(InputError, match=r"broken\.pt: 1 tensor\(s\) hold NaN or infinite .*reg_tower\.2\.bn\.running_var"):
+        load_checkpoint(siamfcpp_alexnet(), path)
+
+
 def test_corrupt_and_missing_files_name_the_file(tmp_path):
     broken = tmp_path / "broken.pkl"
     broken.write_bytes(b"\x80\x02not a checkpoint")

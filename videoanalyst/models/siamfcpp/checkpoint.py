@@ -85,7 +85,7 @@ def load_checkpoint(model: nn.Module, path: str | Path, model_name: str = "the m
     """Load a checkpoint into `model`, official or ours, fp32 or fp16 (cast to the model's dtype).
 
     A checkpoint of another model is refused with one message that lists what is missing, what is unexpected
-    and which shapes differ, instead of loading part of it.
+    and which shapes differ, instead of loading part of it; so is one holding NaN or infinite values.
     """
     state = read_state_dict(path)
     expected = model.state_dict()
@@ -107,6 +107,10 @@ def load_checkpoint(model: nn.Module, path: str | Path, model_name: str = "the m
             if items
         ]
         raise InputError(f"{path}: not a checkpoint of {model_name}; " + "; ".join(problems))
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise InputError(f"{path}: {len(broken)} tensor(s) hold NaN or infinite values, e.g. {_first(broken)}; "
+                         f"the file is damaged or was saved in a dtype too small for its values")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
 
 
