@@ -16,10 +16,9 @@ from videoanalyst.errors import InputError
 
 _MD5_IN_NAME = re.compile(r"md5_([0-9a-f]{32})")
 _SHA256_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.[A-Za-z0-9]+$")
-
-
 #: Key endings of batch-norm statistics, which `export_half` keeps in fp32.
 _BATCH_NORM_STATISTICS = ("running_mean", "running_var")
+
 
 @dataclass(frozen=True)
 class WeightsFile:
