@@ -31,6 +31,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from machine import describe_machine  # noqa: E402
 
 from videoanalyst.core.detections import Detections  # noqa: E402
 from videoanalyst.core.packet import DETECTIONS, FramePacket  # noqa: E402
@@ -222,7 +223,7 @@ def _format_row(row: dict) -> str:
 
 
 def _machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+    return f"{describe_machine()}, {platform.platform()}"
 
 
 REFERENCES: dict[str, ReferenceRunner] = {

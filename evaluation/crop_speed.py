@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from machine import describe_machine
 
 from videoanalyst.ops import crop_square_windows
 
@@ -76,17 +75,6 @@ def timed(run: Callable[[], torch.Tensor], device: torch.device) -> float:
         torch.cuda.synchronize(device)
     return (time.perf_counter() - start) * 1e3
 
-
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    return f"{cpu}, {os.cpu_count()} cores"
 
 
 def main() -> None:
@@ -144,7 +132,7 @@ def main() -> None:
             )
 
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
-    print(f"machine: {machine()}; GPU: {gpu}")
+    print(f"machine: {describe_machine()}; GPU: {gpu}")
     print(
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), OpenCV {cv2.__version__} "
         f"({cv2.getNumThreads()} threads); frame {width}x{height}, crops {SEARCH_SIZE} px, "
@@ -160,7 +148,7 @@ def main() -> None:
     args.json.write_text(
         json.dumps(
             {
-                "machine": machine(),
+                "machine": describe_machine(),
                 "gpu": gpu,
                 "torch": torch.__version__,
                 "torch_threads": torch.get_num_threads(),

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -27,6 +25,7 @@ from pathlib import Path
 
 import av
 import imageio_ffmpeg
+from machine import describe_machine
 
 from videoanalyst.sources.video import VideoSource
 
@@ -69,11 +68,6 @@ def naive_pyav(clip: Path) -> int:
     return count
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    return f"{cpu}, {os.cpu_count()} cores"
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -108,7 +102,7 @@ def main() -> None:
     ffmpeg_version = subprocess.run([args.ffmpeg, "-version"], capture_output=True, text=True).stdout.split()[2]
     medians = {name: statistics.median(values) for name, values in fps.items()}
     reference = medians["ffmpeg -pix_fmt rgb24 -f null"]
-    print(f"machine: {machine()}")
+    print(f"machine: {describe_machine()}")
     print(f"clip:    {clip_text}")
     print(f"ffmpeg CLI {ffmpeg_version} ({args.ffmpeg}), PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info}), "
           f"median of {args.repeats} runs")
@@ -118,7 +112,7 @@ def main() -> None:
         print(f"{name:32s} {median:9.1f} {median / reference:9.2f}   {runs}")
     if args.json:
         args.json.write_text(json.dumps({
-            "machine": machine(), "clip": clip_text, "ffmpeg_cli": ffmpeg_version, "pyav": av.__version__,
+            "machine": describe_machine(), "clip": clip_text, "ffmpeg_cli": ffmpeg_version, "pyav": av.__version__,
             "repeats": args.repeats, "fps_median": medians, "fps_runs": fps,
             "ratio_to_ffmpeg": {name: median / reference for name, median in medians.items()},
         }, indent=2))

@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import describe_machine
 
 from videoanalyst.experiments import load_experiment
 from videoanalyst.models.siamfcpp import ours_to_official
@@ -177,7 +177,7 @@ def main() -> None:
     for k, result in batched.items():
         ms = float(np.median(result["seconds"]) * 1000)
         rows.append((f"videoanalyst, {k} targets in one forward", k, ms, 1000 * k / ms, reference_ms * k / ms))
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+    machine = f"{describe_machine()}, torch {torch.__version__}"
     if args.device.startswith("cuda"):
         machine += f", {torch.cuda.get_device_name()}"
     print(f"{args.exp} on {args.device} ({args.threads} threads; {machine}); {args.frames} frames 480x360")
