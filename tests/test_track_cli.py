@@ -91,3 +91,11 @@ def test_bad_arguments_are_one_line(argv, message, tmp_path, capsys):
 def test_folder_without_ground_truth_needs_init(frames, tmp_path, weights, capsys):
     assert main(["--video", str(frames), "--weights", weights, "--output", str(tmp_path)]) == 2
     assert "no ground truth to start from; give the target with --init x,y,w,h" in capsys.readouterr().err
+
+
+def test_cuda_on_a_machine_without_a_gpu_is_one_line(tmp_path, weights, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["--weights", weights, "--device", "cuda", "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "siamfcpp: device 'cuda' asked for, but torch sees no CUDA GPU" in err
+    assert "Traceback" not in err

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", help="video file, stream URL, or folder of images (default: the built-in clip)")
     parser.add_argument("--init", help="initial box x,y,w,h (default: the input's first ground-truth box)")
     parser.add_argument("--weights", help="weights file, e.g. an official siamfcpp-*-md5_*.pkl")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, or auto (CUDA when there is a GPU)")
     parser.add_argument(
         "--save-results", metavar="FILE", help="where to write the x,y,w,h rows (default: OUTPUT/results.txt)"
     )

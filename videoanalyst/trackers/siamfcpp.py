@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from videoanalyst.core.boxes import xywh_to_xyxy, xyxy_to_xywh
 from videoanalyst.core.detections import Detections
@@ -18,6 +17,7 @@ from videoanalyst.core.stage import Stage, StreamInfo
 from videoanalyst.core.target_state import TargetState
 from videoanalyst.errors import InputError
 from videoanalyst.experiments import load_experiment
+from videoanalyst.models.device import pick_device
 from videoanalyst.trackers.siamfcpp_tracker import TargetBatch
 
 
@@ -33,7 +33,7 @@ class SiamFCpp(Stage):
         experiment: an experiment name in `experiments/` or a YAML path: network, hyper-parameters, weights.
         weights: a weights file to use instead of the experiment's (official `.pkl` or ours).
         init: initial boxes, one `[x, y, w, h]` per target, for every stream; None: from the ground truth.
-        device: where crops and network run (`cpu`, `cuda`, `cuda:1`).
+        device: where crops and network run (`cpu`, `cuda`, `cuda:1`; `auto`: CUDA when there is a GPU).
     """
 
     shares_streams = True
@@ -45,9 +45,9 @@ class SiamFCpp(Stage):
         init: list[list[float]] | None = None,
         device: str = "cpu",
     ) -> None:
-        self.tracker, self.weights_path = load_experiment(experiment).build_tracker(weights, device)
+        self.device = pick_device(device, "siamfcpp")
+        self.tracker, self.weights_path = load_experiment(experiment).build_tracker(weights, self.device)
         self.init = None if init is None else np.asarray(init, dtype=np.float32).reshape(-1, 4)
-        self.device = torch.device(device)
         self._batches: dict[str, TargetBatch] = {}
         self._ids: dict[str, np.ndarray] = {}
 
