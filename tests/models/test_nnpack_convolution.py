@@ -7,11 +7,11 @@ import torch
 from torch import nn
 
 from videoanalyst.models.fold_batch_norm import fold_batch_norms
-from videoanalyst.models.nnpack_convolution import NNPACKConv2d, use_nnpack
+from videoanalyst.models.nnpack_convolution import NNPACKConv2d, nnpack_ready, use_nnpack
 from videoanalyst.models.siamfcpp import siamfcpp_alexnet
 from videoanalyst.models.siamfcpp.random_weights import randomize_
 
-needs_nnpack = pytest.mark.skipif(not torch.backends.nnpack.is_available(), reason="this torch build has no NNPACK")
+needs_nnpack = pytest.mark.skipif(not nnpack_ready(), reason="this torch build has no NNPACK")
 
 
 def _conv(*args, **kwargs) -> nn.Conv2d:

@@ -22,8 +22,7 @@ class NNPACKConv2d(nn.Conv2d):
     it gets alone. Inference only: NNPACK computes no gradients here."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # is_available() also initialises NNPACK, which its convolution call does not do by itself.
-        if x.device.type != "cpu" or x.dtype != torch.float32 or not torch.backends.nnpack.is_available():
+        if x.device.type != "cpu" or x.dtype != torch.float32 or not nnpack_ready():
             return super().forward(x)
         out = torch._nnpack_spatial_convolution(
             x.contiguous(), self.weight.contiguous(), self.bias, list(self.padding), list(self.stride)
@@ -37,13 +36,19 @@ def use_nnpack(network: nn.Module) -> nn.Module:
     """Swap, in place, each `nn.Conv2d` of `network` that NNPACK computes faster for an `NNPACKConv2d` holding the
     same parameters: square kernels of side `MIN_KERNEL_SIDE` or more, stride 1, no dilation, no groups, zero
     padding. A build without NNPACK leaves `network` as it is. Returns `network`."""
-    if not torch.backends.nnpack.is_available():
+    if not nnpack_ready():
         return network
     for parent in list(network.modules()):
         for name, child in parent.named_children():
             if type(child) is nn.Conv2d and _suits_nnpack(child):
                 parent.add_module(name, _as_nnpack(child))
     return network
+
+
+def nnpack_ready() -> bool:
+    """Whether this torch build has NNPACK and its private convolution entry point. The check also initialises
+    NNPACK, which that entry point does not do by itself (without it the first call fails)."""
+    return hasattr(torch, "_nnpack_spatial_convolution") and torch.backends.nnpack.is_available()
 
 
 def _suits_nnpack(conv: nn.Conv2d) -> bool:
