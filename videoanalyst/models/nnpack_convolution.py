@@ -19,7 +19,8 @@ class NNPACKConv2d(nn.Conv2d):
     """An `nn.Conv2d` computed by NNPACK for float32 CPU inputs, and by PyTorch's usual path otherwise (GPU,
     other dtypes, a build without NNPACK). The output keeps the input's memory format (NCHW or channels-last).
     Results equal the direct convolution to float32 rounding, not bit for bit; a batch gives each sample the bits
-    it gets alone. Inference only: NNPACK computes no gradients here."""
+    it gets alone. Made for inference (`SiamFCppTracker`'s folded network); gradients go through PyTorch's
+    convolution backward."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.device.type != "cpu" or x.dtype != torch.float32 or not nnpack_ready():
