@@ -8,7 +8,7 @@ from torch import nn
 
 from videoanalyst.models.fold_batch_norm import fold_batch_norms
 from videoanalyst.models.nnpack_convolution import NNPACKConv2d, nnpack_ready, use_nnpack
-from videoanalyst.models.siamfcpp import siamfcpp_alexnet
+from videoanalyst.models.siamfcpp import siamfcpp_alexnet, siamfcpp_googlenet
 from videoanalyst.models.siamfcpp.random_weights import randomize_
 
 needs_nnpack = pytest.mark.skipif(not nnpack_ready(), reason="this torch build has no NNPACK")
@@ -82,10 +82,12 @@ def test_without_nnpack_nothing_is_swapped_and_a_swapped_layer_takes_the_usual_p
 
 @needs_nnpack
 @torch.no_grad()
-def test_the_fast_siamfcpp_network_scores_like_the_plain_one():
-    network = randomize_(siamfcpp_alexnet(), seed=1, calibration_pairs=2).eval()
+@pytest.mark.parametrize(("build", "swapped"), [(siamfcpp_alexnet, 1), (siamfcpp_googlenet, 3)])
+def test_the_fast_siamfcpp_networks_score_like_the_plain_ones(build, swapped):
+    """AlexNet's conv2 and GoogLeNet's three 5x5 Inception branches go to NNPACK."""
+    network = randomize_(build(), seed=1, calibration_pairs=2).eval()
     fast = use_nnpack(fold_batch_norms(network).to(memory_format=torch.channels_last))
-    assert isinstance(fast.backbone.conv2.conv, NNPACKConv2d)
+    assert sum(isinstance(m, NNPACKConv2d) for m in fast.modules()) == swapped
     generator = torch.Generator().manual_seed(3)
     exemplars = torch.rand(2, 3, 127, 127, generator=generator) * 255
     crops = torch.rand(2, 3, 303, 303, generator=generator) * 255
