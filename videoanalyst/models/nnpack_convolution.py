@@ -2,7 +2,7 @@
 
 For a 5x5 kernel NNPACK convolves by FFT over 16x16 tiles, with far fewer multiplications than the direct
 product oneDNN computes: SiamFC++ AlexNet's conv2 (96 -> 256 channels, 5x5 on 73x73) takes 16 ms instead of 27 ms
-on two Zen 4 cores, layout changes included. For 3x3 kernels and strided ones oneDNN is faster, so they stay
+on two AMD EPYC cores, layout changes included. For 3x3 kernels and strided ones oneDNN is faster, so they stay
 with it (measured layer by layer; see `evaluation/README.md`).
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-#: Smallest kernel side handed to NNPACK: from 5x5 on, the FFT beats the direct product on the published models.
+#: Smallest kernel side handed to NNPACK: from 5x5 on the FFT pays (AlexNet's conv2) or breaks even (GoogLeNet's
+#: 5x5 Inception branches); on 3x3 kernels it loses.
 MIN_KERNEL_SIDE = 5
 
 
