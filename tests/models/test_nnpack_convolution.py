@@ -49,6 +49,12 @@ def test_a_swapped_convolution_computes_the_same_map_in_the_same_layout(memory_f
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("kwargs", [{"groups": 2}, {"dilation": 2}, {"padding_mode": "reflect", "padding": 2}])
+def test_what_nnpack_cannot_compute_is_refused(kwargs):
+    with pytest.raises(ValueError, match="NNPACK convolves without groups or dilation, with zero padding"):
+        NNPACKConv2d(8, 8, 5, **kwargs)
+
+
 @needs_nnpack
 @torch.no_grad()
 def test_a_batch_gives_each_sample_the_bits_it_gets_alone():

@@ -21,7 +21,16 @@ class NNPACKConv2d(nn.Conv2d):
     other dtypes, a build without NNPACK). The output keeps the input's memory format (NCHW or channels-last).
     Results equal the direct convolution to float32 rounding, not bit for bit; a batch gives each sample the bits
     it gets alone. Made for inference (`SiamFCppTracker`'s folded network); gradients go through PyTorch's
-    convolution backward."""
+    convolution backward.
+
+    Raises:
+        ValueError: for groups, dilation or a padding mode other than zeros, which NNPACK does not compute.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not _nnpack_computes(self):
+            raise ValueError(f"NNPACK convolves without groups or dilation, with zero padding; got {self}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.device.type != "cpu" or x.dtype != torch.float32 or not nnpack_ready():
@@ -53,26 +62,24 @@ def nnpack_ready() -> bool:
     return hasattr(torch, "_nnpack_spatial_convolution") and torch.backends.nnpack.is_available()
 
 
-def _suits_nnpack(conv: nn.Conv2d) -> bool:
-    height, width = conv.kernel_size
+def _nnpack_computes(conv: nn.Conv2d) -> bool:
     return (
-        height == width >= MIN_KERNEL_SIDE
-        and conv.stride == (1, 1)
+        conv.groups == 1
         and conv.dilation == (1, 1)
-        and conv.groups == 1
         and conv.padding_mode == "zeros"
         and isinstance(conv.padding, tuple)
     )
 
 
+def _suits_nnpack(conv: nn.Conv2d) -> bool:
+    height, width = conv.kernel_size
+    return height == width >= MIN_KERNEL_SIDE and conv.stride == (1, 1) and _nnpack_computes(conv)
+
+
 def _as_nnpack(conv: nn.Conv2d) -> NNPACKConv2d:
     """The same layer, sharing `conv`'s parameters; the weight is kept NCHW, the layout NNPACK reads."""
     swapped = NNPACKConv2d(
-        conv.in_channels,
-        conv.out_channels,
-        conv.kernel_size,
-        padding=conv.padding,
-        bias=conv.bias is not None,
+        conv.in_channels, conv.out_channels, conv.kernel_size, padding=conv.padding, bias=conv.bias is not None,
         device="meta",
     )
     swapped.weight = nn.Parameter(conv.weight.detach().contiguous(), requires_grad=conv.weight.requires_grad)
