@@ -109,8 +109,7 @@ def _advance(tracks: np.ndarray, count_miss: bool) -> np.ndarray:
     kalman_xysr.predict_blocks(tracks)
     keep = np.empty(tracks.shape[2], np.bool_)
     for n in range(tracks.shape[2]):
-        area, aspect = tracks[0, 2, n], tracks[0, 3, n]
-        keep[n] = (area > 0 and aspect > 0) or area * aspect > 0
+        keep[n] = tracks[0, 2, n] * tracks[0, 3, n] > 0
         if count_miss:
             if tracks[_COUNTERS, _MISSES, n] > 0:
                 tracks[_COUNTERS, _STREAK, n] = 0.0
@@ -182,8 +181,10 @@ def _correct(tracks: np.ndarray, boxes: np.ndarray, overlaps: np.ndarray, rows: 
         tracks[_COUNTERS, _MISSES, n] = 0.0
         tracks[_COUNTERS, _ROW, n] = m
     born = np.concatenate((np.flatnonzero(unmatched), undone[:undone_count]))
+    if not len(born):
+        return tracks, next_id
     count = tracks.shape[2]
-    grown = np.zeros((7, 4, count + len(born)))
+    grown = np.zeros((tracks.shape[0], 4, count + len(born)))
     grown[:, :, :count] = tracks
     for k in range(len(born)):
         n = count + k
