@@ -17,11 +17,13 @@ from videoanalyst.models.siamfcpp import (
 )
 from videoanalyst.models.siamfcpp.random_weights import randomize_
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+#: Keys and shapes of video_analyst's official checkpoints (siamfcpp-alexnet-vot-md5_*.pkl and
+#: siamfcpp-googlenet-vot-md5_*.pkl, loaded with torch.load and listed one ``key (shape)`` a line), kept with the tests.
+REFERENCE = Path(__file__).resolve().parent / "data"
 
 
 def _official_layout(name: str) -> dict[str, tuple[int, ...]]:
-    """Keys and shapes of video_analyst's checkpoints, as listed in shared/reference/<name>_keys.txt."""
+    """Keys and shapes of video_analyst's checkpoints, as listed in data/<name>_keys.txt."""
     layout = {}
     for line in (REFERENCE / f"{name}_keys.txt").read_text().splitlines():
         key, _, shape = line.partition(" ")
@@ -44,7 +46,7 @@ def test_state_dict_has_the_official_layout(builder, name, params):
     ("builder", "template_side", "score_side"), [(siamfcpp_alexnet, 4, 17), (siamfcpp_googlenet, 3, 19)]
 )
 def test_shapes_at_the_official_sizes(builder, template_side, score_side):
-    """video_analyst: c_z_k 4x4 / 3x3, score 17x17 / 19x19 at 303 px (shared/reference/*_keys.txt)."""
+    """video_analyst: c_z_k 4x4 / 3x3, score 17x17 / 19x19 at 303 px (data/*_keys.txt)."""
     network = builder().eval()
     with torch.no_grad():
         kernels = network.template(torch.rand(2, 3, 127, 127) * 255)
