@@ -31,7 +31,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from machine import describe_machine  # noqa: E402
+from machine import describe_machine, describe_run, describe_software  # noqa: E402
 
 from videoanalyst.core.detections import Detections  # noqa: E402
 from videoanalyst.core.packet import DETECTIONS, FramePacket  # noqa: E402
@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name.replace('_', '-')}", type=Path, help=f"checkout of the original {name}")
     parser.add_argument("--json", type=Path, default=Path("evaluation/results/association_benchmark.json"))
     args = parser.parse_args(argv)
+    print(f"machine: {describe_machine()}, {platform.platform()}\nsoftware: {describe_software()}", flush=True)
     rows = []
     for num_objects in args.objects:
         case = make_case(num_objects, args.frames, args.seed)
@@ -208,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(_format_row(row), flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"machine": _machine(), "frames": args.frames, "rows": rows}, indent=1))
+    args.json.write_text(json.dumps({**describe_run(), "platform": platform.platform(), "command": " ".join(sys.argv),
+                                     "frames": args.frames, "rows": rows}, indent=1))
     return 0
 
 
@@ -220,10 +222,6 @@ def _format_row(row: dict) -> str:
                  f"IDF1 {100 * row['reference_IDF1']:6.2f} | x{row['speedup']:.1f}  identical {row['identical']} "
                  f"(max {row['max_box_px']:.1e} px)")
     return text
-
-
-def _machine() -> str:
-    return f"{describe_machine()}, {platform.platform()}"
 
 
 REFERENCES: dict[str, ReferenceRunner] = {

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from machine import describe_machine
+from machine import describe_machine, describe_run, describe_software
 from torch import nn
 
 from videoanalyst.experiments import load_experiment
@@ -91,6 +91,7 @@ def main() -> None:
             )
     print(f"{args.exp}, one 303-px search forward; {describe_machine()}, {args.threads} threads, "
           f"torch {torch.__version__}")
+    print(describe_software())
     print(f"{'layer':32s} {'input':>18s} {'out':>4s} {'kernel':>7s} {'stride':>6s} {'oneDNN ms':>10s} "
           f"{'NNPACK ms':>10s}")
     for row in rows:
@@ -101,7 +102,7 @@ def main() -> None:
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"exp": args.exp, "machine": describe_machine(), "threads": args.threads, "rows": rows}
+        payload = {**describe_run(), "exp": args.exp, "threads": args.threads, "rows": rows}
         args.json.write_text(json.dumps(payload, indent=1))
 
 

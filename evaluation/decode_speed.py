@@ -25,7 +25,7 @@ from pathlib import Path
 
 import av
 import imageio_ffmpeg
-from machine import describe_machine
+from machine import describe_machine, describe_run, describe_software
 
 from videoanalyst.sources.video import VideoSource
 
@@ -103,6 +103,7 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in fps.items()}
     reference = medians["ffmpeg -pix_fmt rgb24 -f null"]
     print(f"machine: {describe_machine()}")
+    print(f"software: {describe_software()}")
     print(f"clip:    {clip_text}")
     print(f"ffmpeg CLI {ffmpeg_version} ({args.ffmpeg}), PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info}), "
           f"median of {args.repeats} runs")
@@ -112,7 +113,7 @@ def main() -> None:
         print(f"{name:32s} {median:9.1f} {median / reference:9.2f}   {runs}")
     if args.json:
         args.json.write_text(json.dumps({
-            "machine": describe_machine(), "clip": clip_text, "ffmpeg_cli": ffmpeg_version, "pyav": av.__version__,
+            **describe_run(), "clip": clip_text, "ffmpeg_cli": ffmpeg_version, "pyav": av.__version__,
             "repeats": args.repeats, "fps_median": medians, "fps_runs": fps,
             "ratio_to_ffmpeg": {name: median / reference for name, median in medians.items()},
         }, indent=2))

@@ -43,7 +43,7 @@ from videoanalyst.synthetic.scene import Scene, SceneConfig  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
 import abewley_sort  # noqa: E402
-from machine import describe_machine  # noqa: E402
+from machine import describe_machine, describe_run, describe_software  # noqa: E402
 
 #: Every OUTAGE_EVERY frames (from frame OUTAGE_EVERY on) the detector sees nothing for OUTAGE_LENGTH frames.
 OUTAGE_EVERY, OUTAGE_LENGTH = 100, 3
@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_fixture:
         write_fixture(module, args.write_fixture)
         return 0
+    print(f"software: {describe_software()}")
     print(f"machine: {describe_machine()}; "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; {args.frames} frames 1920x1080, "
           f"{args.rounds} rounds")
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed {seed}: 20 objects, 300 frames: identical {checks[-1]['identical']}, "
               f"max |box diff| {checks[-1]['max_px']} px", flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"machine": f"{describe_machine()}, {platform.platform()}",
+    args.json.write_text(json.dumps({**describe_run(), "platform": platform.platform(),
                                      "command": " ".join(sys.argv), "outage": [OUTAGE_EVERY, OUTAGE_LENGTH],
                                      "scene": asdict(replace(SceneConfig(), width=1920, height=1080,
                                                              size_range=(0.08, 0.25))),
