@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,10 +15,10 @@ from videoanalyst.core import FramePacket, StreamInfo
 from videoanalyst.core.detections import Detections
 from videoanalyst.core.packet import DETECTIONS, GROUND_TRUTH, TARGET
 from videoanalyst.core.target_state import TargetState
-from videoanalyst.errors import ConfigError
+from videoanalyst.errors import ConfigError, InputError
 from videoanalyst.sinks.annotated_video import AnnotatedVideoSink, Trails
 from videoanalyst.sinks.drawing import annotate
-from videoanalyst.sources.video import VideoSource
+from videoanalyst.sources.video import VideoSource, mp4_boxes
 
 FPS = 25.0
 WIDTH, HEIGHT = 160, 120
@@ -147,3 +153,97 @@ def test_trail_of_a_track_that_returns_in_time_is_kept():
     assert 4 in trails.points
     trails.update(Detections.empty())
     assert 4 not in trails.points
+
+
+def noise_frame(index: int, t0: float = 1.5) -> FramePacket:
+    """Fresh noise every frame: no frame predicts another, so each costs about the same bytes in the file."""
+    image = np.random.default_rng(index).integers(0, 256, (48, 64, 3), np.uint8)
+    return FramePacket("walk", index, t0 + index / FPS, image)
+
+
+def box_types(path) -> list[bytes]:
+    return [kind for kind, _ in mp4_boxes(str(path))]
+
+
+def test_the_mp4_is_written_in_fragments_of_fragment_seconds(tmp_path):
+    write(tmp_path, [noise_frame(i) for i in range(60)], fragment_seconds=0.5)
+    boxes = box_types(tmp_path / "walk.mp4")
+    # 0.5 s holds 13 frames at 25 fps (a fragment ends at the first frame 0.5 s after its start): ceil(60 / 13).
+    assert boxes.count(b"moof") == 5 and boxes.count(b"mdat") == 5
+    assert boxes[:2] == [b"ftyp", b"moov"] and boxes[-1] == b"mfra"
+    write(tmp_path / "classic", [noise_frame(i) for i in range(60)], fragment_seconds=None)
+    assert box_types(tmp_path / "classic" / "walk.mp4") == [b"ftyp", b"free", b"mdat", b"moov"]
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_file_cut_short_delivers_the_frames_before_the_cut_and_warns_once(tmp_path, fraction):
+    packets = [noise_frame(i) for i in range(50)]
+    write(tmp_path, packets)
+    complete = {p.timestamp: p.image for p in read_back(tmp_path)}
+    data = (tmp_path / "walk.mp4").read_bytes()
+    (tmp_path / "walk.mp4").write_bytes(data[:round(len(data) * fraction)])
+    with pytest.warns(UserWarning, match=r"walk.mp4: the video ended after \d+ frames, inside an mp4 box cut short") \
+            as record:
+        back = read_back(tmp_path)
+    assert len(record) == 1
+    # Frames cost about the same bytes, so the cut keeps about that fraction of them, less the frame it cuts in two
+    # and any B-frame whose reference lies beyond it.
+    assert fraction * 50 - 6 <= len(back) <= fraction * 50
+    assert [p.frame_index for p in back] == list(range(len(back)))
+    times = [p.timestamp for p in back]
+    assert times[0] == pytest.approx(1.5) and times == sorted(set(times))
+    for packet in back:  # each frame is the one the complete file has at that time, decoded the same way
+        np.testing.assert_array_equal(packet.image, complete[packet.timestamp])
+
+
+WRITE_AND_WAIT = """
+import sys
+import numpy as np
+from videoanalyst.core import FramePacket, StreamInfo
+from videoanalyst.sinks.annotated_video import AnnotatedVideoSink
+
+folder, fragment_seconds, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sink = AnnotatedVideoSink(folder, fragment_seconds=None if fragment_seconds == "None" else float(fragment_seconds))
+sink.reset(StreamInfo("walk", 64, 48, fps=25.0))
+for index in range(count):
+    sink.process(FramePacket("walk", index, index / 25, np.full((48, 64, 3), 20 + 4 * index, np.uint8)))
+print("written", flush=True)
+sys.stdin.read()  # wait for the kill, without closing the sink
+"""
+
+
+def write_and_kill(folder, fragment_seconds: float | None, count: int) -> None:
+    """Writes `count` frames through the sink in a child process, then kills it with SIGKILL: close() never runs."""
+    child = subprocess.Popen([sys.executable, "-c", WRITE_AND_WAIT, str(folder), str(fragment_seconds), str(count)],
+                             cwd=Path(__file__).parents[2], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([child.stdout], [], [], 60)
+        assert ready and child.stdout.readline() == "written\n", "the child did not write its frames"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+
+def test_a_run_killed_without_close_keeps_all_but_the_last_second(tmp_path):
+    """At most one fragment (13 frames at 0.5 s) plus the frames inside x264 (11 at veryfast) are lost: < 1 s."""
+    write_and_kill(tmp_path, 0.5, count=50)
+    back = read_back(tmp_path)
+    indices = [round(p.timestamp * FPS) for p in back]
+    assert indices[0] == 0 and indices == sorted(set(indices))
+    assert indices[-1] >= 50 - 1 - FPS
+    assert [p.timestamp for p in back] == pytest.approx([i / FPS for i in indices], abs=1e-6)
+    assert [int(np.median(p.image)) for p in back] == pytest.approx([20 + 4 * i for i in indices], abs=1)
+
+
+def test_a_classic_mp4_killed_without_close_is_one_clear_error(tmp_path):
+    write_and_kill(tmp_path, None, count=50)
+    with pytest.raises(InputError, match=r"walk.mp4: the mp4 was cut before it was finished .*: its index \(moov "
+                                         r"box\) is missing or cut short, and nothing in it can be decoded$"):
+        read_back(tmp_path)
+
+
+@pytest.mark.parametrize("seconds", [0, -0.5])
+def test_fragment_seconds_must_be_positive(tmp_path, seconds):
+    with pytest.raises(ConfigError, match=f"fragment_seconds must be > 0 .*got {seconds}"):
+        AnnotatedVideoSink(str(tmp_path), fragment_seconds=seconds)

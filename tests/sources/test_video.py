@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+import warnings
 import wave
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from videoanalyst.core import FramePacket
 from videoanalyst.errors import InputError
 from videoanalyst.sources import video as video_module
-from videoanalyst.sources.video import VideoSource
+from videoanalyst.sources.video import VideoSource, mp4_boxes
 
 FPS = 25
 
@@ -183,6 +184,76 @@ def test_truncated_file_delivers_what_decodes_and_warns_once(tmp_path):
     assert len(record) == 1
     assert 0 < len(packets) < 30
     assert [p.frame_index for p in packets] == list(range(len(packets)))
+
+
+def noise_frames(count: int) -> list[np.ndarray]:
+    """Fresh noise every frame: no frame predicts another, so each costs about the same bytes in the file."""
+    return [np.random.default_rng(i).integers(0, 256, (48, 64, 3), np.uint8) for i in range(count)]
+
+
+def fragmented_clip(path: Path, count: int = 50) -> Path:
+    """A fragmented mp4 as ``ffmpeg -movflags frag_keyframe+empty_moov`` writes one: a fragment per 10-frame GOP."""
+    return write_clip(path, noise_frames(count), options={"g": "10", "x264-params": "scenecut=0"},
+                      container_options={"movflags": "frag_keyframe+empty_moov+default_base_moof"})
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_fragmented_mp4_cut_anywhere_delivers_what_decodes_and_warns_once(tmp_path, fraction):
+    clip = fragmented_clip(tmp_path / "frag.mp4")
+    _, complete = read_all(clip)
+    data = clip.read_bytes()
+    clip.write_bytes(data[:round(len(data) * fraction)])
+    with pytest.warns(UserWarning, match=r"frag.mp4: the video ended after \d+ frames, inside an mp4 box cut short "
+                                         r"\(truncated file\?\)$") as record:
+        stream, packets = read_all(clip)
+    assert len(record) == 1 and stream.info.num_frames is None  # a fragmented mp4's header does not count frames
+    assert fraction * 50 - 6 <= len(packets) <= fraction * 50  # frames cost about the same bytes each
+    times = [p.timestamp for p in packets]
+    assert times == sorted(set(times))
+    by_time = {p.timestamp: p.image for p in complete}
+    for packet in packets:  # the frames of the complete file, decoded alike; B-frames cut from their reference are not
+        np.testing.assert_array_equal(packet.image, by_time[packet.timestamp])
+
+
+def test_fragmented_mp4_cut_between_fragments_is_a_shorter_video(tmp_path):
+    """A run killed while writing a fragmented mp4 leaves whole fragments: a valid video, nothing to warn about."""
+    clip = fragmented_clip(tmp_path / "frag.mp4")
+    _, complete = read_all(clip)
+    second_fragment_end = [end for kind, end in mp4_boxes(str(clip)) if kind == b"mdat"][1]
+    clip.write_bytes(clip.read_bytes()[:second_fragment_end])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, packets = read_all(clip)
+    assert len(packets) == 20
+    for packet, whole in zip(packets, complete):
+        assert (packet.frame_index, packet.timestamp) == (whole.frame_index, whole.timestamp)
+        np.testing.assert_array_equal(packet.image, whole.image)
+
+
+def test_fragmented_mp4_cut_after_its_header_warns_of_zero_frames(tmp_path):
+    clip = fragmented_clip(tmp_path / "frag.mp4")
+    clip.write_bytes(clip.read_bytes()[:dict(mp4_boxes(str(clip)))[b"moov"]])
+    with pytest.warns(UserWarning, match=r"frag.mp4: the video ended after 0 frames \(truncated file\?\)"):
+        _, packets = read_all(clip)
+    assert packets == []
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_classic_mp4_cut_before_its_index_is_one_clear_error(tmp_path, fraction):
+    clip = write_clip(tmp_path / "cut.mp4", noise_frames(30))  # classic: the index (moov) after the frames
+    data = clip.read_bytes()
+    clip.write_bytes(data[:round(len(data) * fraction)])
+    with pytest.raises(InputError) as error:
+        list(VideoSource(str(clip)).streams())
+    assert str(error.value) == (f"{clip}: the mp4 was cut before it was finished (e.g. the run writing it was "
+                                f"killed): its index (moov box) is missing or cut short, and nothing in it can be "
+                                f"decoded")
+
+
+def test_empty_file_is_an_input_error_saying_so(tmp_path):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty.mp4: is empty \(0 bytes\); expected a video file"):
+        list(VideoSource(str(tmp_path / "empty.mp4")).streams())
 
 
 def test_read_ahead_stays_within_queue_size(tmp_path, monkeypatch):

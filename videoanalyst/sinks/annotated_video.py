@@ -19,6 +19,10 @@ from videoanalyst.sinks.drawing import annotate
 #: Time base of the written timestamps: 1/60000 s holds milliseconds and the usual rates (24, 25, 30000/1001, 60)
 #: exactly, and stays within what every encoder accepts (MPEG-4 part 2 allows at most 65535 ticks a second).
 TIME_BASE = Fraction(1, 60000)
+#: mp4 flags of the fragmented layout: the index (moov) goes out with the first fragment, once the first timestamp
+#: is known (`empty_moov` would write it before and shift every timestamp to start at 0, B-frame delay included),
+#: and each fragment addresses its samples from its own start (`default_base_moof`), so it reads on its own.
+FRAGMENT_MOVFLAGS = "delay_moov+default_base_moof"
 
 
 class AnnotatedVideoSink(Sink):
@@ -26,7 +30,8 @@ class AnnotatedVideoSink(Sink):
 
     Frames keep their timestamps (a source that reads the file back gets the same times). Odd frame sizes are
     padded by one edge row / column, since yuv420p needs even sizes. The file is complete after `close()`,
-    also when a run stops halfway; a stream that delivered no frames writes no file.
+    also when a run stops halfway; a stream that delivered no frames writes no file. By default the mp4 is
+    fragmented, so a run that ends without `close()` (SIGKILL, a crash, a power cut) still leaves a playable file.
 
     Args:
         output_dir: the run's output folder.
@@ -38,11 +43,18 @@ class AnnotatedVideoSink(Sink):
         trail_length: frames of box centres drawn behind each track; a track unseen that long is forgotten.
         show_scores: write the score next to each box.
         draw_ground_truth: draw `packet.outputs["ground_truth"]` under the predictions, in thin white lines.
+        fragment_seconds: write the mp4 as fragments of this duration, each handed to the OS as soon as it is
+            complete: a run killed before `close()` leaves a file that plays up to the last complete fragment,
+            losing at most this duration plus the frames still in the encoder (11 with x264's veryfast preset, 41
+            with medium); about a second at 25 fps with the defaults. Shorter fragments lose less and add about
+            100 bytes each. None writes a classic mp4 instead, whose index `close()` writes at the end: for old
+            players that cannot read fragmented mp4, but a killed run leaves a file from which nothing decodes.
     """
 
     def __init__(self, output_dir: str, codec: str = "libx264", crf: int = 23, bit_rate: int = 8_000_000,
                  preset: str = "veryfast", fps: float | None = None, trail_length: int = 20,
-                 show_scores: bool = True, draw_ground_truth: bool = False) -> None:
+                 show_scores: bool = True, draw_ground_truth: bool = False,
+                 fragment_seconds: float | None = 0.5) -> None:
         try:
             context = av.CodecContext.create(codec, "w")
         except av.codec.codec.UnknownCodecError:
@@ -52,6 +64,9 @@ class AnnotatedVideoSink(Sink):
             raise ConfigError(f"annotated_video: codec {codec!r} is a {context.type} encoder; expected a video one")
         if trail_length < 0:
             raise ConfigError(f"annotated_video: trail_length must be >= 0, got {trail_length}")
+        if fragment_seconds is not None and not fragment_seconds > 0:
+            raise ConfigError(f"annotated_video: fragment_seconds must be > 0 (or null for a classic mp4), "
+                              f"got {fragment_seconds}")
         private = {option.name for option in context.supported_options.private}
         self.output_dir = Path(output_dir)
         self.codec = codec
@@ -61,6 +76,7 @@ class AnnotatedVideoSink(Sink):
         self.trail_length = trail_length
         self.show_scores = show_scores
         self.draw_ground_truth = draw_ground_truth
+        self.fragment_seconds = fragment_seconds
         self.stream_info: StreamInfo | None = None
         self.container: av.container.OutputContainer | None = None
         self.video: av.video.stream.VideoStream | None = None
@@ -106,7 +122,8 @@ class AnnotatedVideoSink(Sink):
         info = self.stream_info
         self.output_dir.mkdir(parents=True, exist_ok=True)
         rate = Fraction(self.fps or info.fps or 30).limit_denominator(1001)
-        self.container = av.open(str(self.output_dir / f"{info.stream_id}.mp4"), "w")
+        self.container = av.open(str(self.output_dir / f"{info.stream_id}.mp4"), "w",
+                                 container_options=self._container_options())
         self.video = self.container.add_stream(self.codec, rate=rate, time_base=TIME_BASE, options=self.options)
         self.video.time_base = TIME_BASE
         self.video.width, self.video.height = width + width % 2, height + height % 2
@@ -115,6 +132,19 @@ class AnnotatedVideoSink(Sink):
         context.bit_rate = self.bit_rate
         context.colorspace, context.color_range = Colorspace.ITU709, ColorRange.MPEG
         context.color_primaries, context.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
+
+    def _container_options(self) -> dict[str, str]:
+        """The mp4 muxer's options: none for a classic mp4; fragments of `fragment_seconds`, flushed one by one.
+
+        A fragment ends at the first frame `fragment_seconds` after its start, whatever the frame type: tying
+        fragments to keyframes would need a keyframe a second, which made our 640x480 clips 30-50 % larger.
+        `flush_packets` writes each fragment out when it is complete; FFmpeg's default holds up to 256 KiB in its
+        output buffer, seconds of video that a kill would lose.
+        """
+        if self.fragment_seconds is None:
+            return {}
+        return {"movflags": FRAGMENT_MOVFLAGS, "frag_duration": str(round(self.fragment_seconds * 1_000_000)),
+                "flush_packets": "1"}
 
 
 class Trails:
