@@ -90,7 +90,9 @@ def test_the_mot17_source_layout_in_a_pipeline(tmp_path):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("1,-1,2,3,4", "expected at least 6 comma-separated columns"),
+    ("1,-1,2,3,4", "expected 7 to 10 comma-separated columns"),
+    ("1,-1,2,3,4,5", r"expected 7 to 10 comma-separated columns \(frame,id,x,y,w,h,conf\[,x,y,z\]\), got 6"),
+    ("1,-1,2,3,4,5,0.9,-1,-1,-1,7", "expected 7 to 10 comma-separated columns .*, got 11"),
     ("1,-1,2,x,4,5,0.9", "non-numeric"),
     ("1,-1,2,nan,4,5,0.9", "NaN"),
     ("1,-1,2,3,-4,5,0.9", "non-negative width"),
@@ -100,6 +102,14 @@ def test_malformed_rows_name_file_and_line(tmp_path, line, message):
     with pytest.raises(InputError, match=message) as error:
         run(PublicDetections(), folder)
     assert f"{folder / 'det' / 'det.txt'}:4" in str(error.value)
+
+
+def test_rows_without_world_coordinates_are_read(tmp_path):
+    """det.txt rows of 7 columns (frame,id,x,y,w,h,conf: the MOTChallenge columns some tools stop at)."""
+    seven = "".join(",".join(line.split(",")[:7]) + "\n" for line in DET_TXT.splitlines())
+    first, _, third, _ = run(PublicDetections(), sequence(tmp_path, det_txt=seven))
+    np.testing.assert_array_equal(first.scores, np.float32([-0.3, 2.5]))
+    np.testing.assert_array_equal(third.xyxy, np.float32([[7.5, 8.25, 17.5, 28.25]]))
 
 
 def test_nan_confidence_names_file_and_frame(tmp_path):

@@ -232,7 +232,7 @@ def one_sequence(tmp_path):
 @pytest.mark.parametrize(
     "lines, line_number, message",
     [
-        (["1,1,0,0,10"], 2, "expected at least 6 comma-separated columns"),
+        (["1,1,0,0,10"], 2, "expected 7 to 10 comma-separated columns"),
         (["2,1,0,nan,10,10,1,-1,-1,-1"], 2, "NaN"),
         (["2,1,0,0,-10,10,1,-1,-1,-1"], 2, "non-negative width"),
         (["0,1,0,0,10,10,1,-1,-1,-1"], 2, "frame >= 1"),

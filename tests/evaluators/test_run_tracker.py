@@ -3,9 +3,11 @@
 again, a crash losing only the sequence in progress), and the split over processes."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from videoanalyst.errors import InputError
 from videoanalyst.evaluators import evaluate_got10k, evaluate_ope, evaluate_vot
@@ -197,3 +199,47 @@ def test_vot_runs_only_this_processes_sequences(tmp_path):
     assert run_vot_dataset(_refuse, "stay", root, tmp_path / "res", Shard(3, 4)) == []
     report = evaluate_vot(folders[1], tmp_path / "res", ["stay"])
     assert report.scores[0].sequences[folders[1].name].runs == 1
+
+
+def test_frames_reach_the_tracker_writable_so_torch_takes_them_without_a_warning(got10k, tmp_path):
+    """`OneTarget` views each frame as a tensor (`torch.from_numpy`, no copy); a read-only array (what
+    ``np.asarray(PIL image)`` gives) made PyTorch warn "The given NumPy array is not writable" on every
+    ``evaluate --exp``."""
+    _, sequences, _ = got10k
+
+    class Viewer:
+        """Views each frame as a tensor, as `OneTarget` does, and stays where it started."""
+
+        def __init__(self):
+            self.writable = []
+
+        def initialize(self, image, box):
+            self._view(image)
+            self.box = box
+
+        def track(self, image):
+            self._view(image)
+            return self.box
+
+        def _view(self, image):
+            self.writable.append(image.flags.writeable)
+            torch.from_numpy(image).permute(2, 0, 1)
+
+    viewer = Viewer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_sot_dataset(lambda: viewer, sequences[:1], tmp_path / "t", "got10k")
+    assert viewer.writable == [True] * len(sequences[0])
+
+
+def test_each_frame_is_counted_on_stderr_off_a_terminal(got10k, tmp_path, capsys):
+    root, sequences, truths = got10k
+    run_sot_dataset(lambda: Oracle(sequences, truths), sequences[:2], tmp_path / "t", "got10k", Shard(),
+                    progress_interval=0)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("progress:")]
+    first, second = (s.name for s in sequences[:2])
+    assert [line.split(" frames")[0] for line in lines] == [
+        *(f"progress: {first}: {i}/6" for i in range(1, 7)), *(f"progress: {second}: {i}/6" for i in range(1, 7))]
+    run_sot_dataset(lambda: Oracle(sequences, truths), sequences[2:], tmp_path / "t", "got10k", progress=False,
+                    progress_interval=0)
+    assert capsys.readouterr().err == ""

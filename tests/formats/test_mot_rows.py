@@ -40,7 +40,7 @@ def test_gt_rows_keep_class_consider_and_visibility(tmp_path):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ("1,2,3,4,5", "expected at least 6 comma-separated columns"),
+        ("1,2,3,4,5", "expected 7 to 10 comma-separated columns"),
         ("1,2,3,x,5,6,1,-1,-1,-1", "non-numeric"),
         ("1,2,3,nan,5,6,1,-1,-1,-1", "NaN"),
         ("1,2,3,4,-5,6,1,-1,-1,-1", "non-negative width"),
@@ -64,3 +64,30 @@ def test_an_empty_file_is_a_run_without_boxes(tmp_path):
     path = tmp_path / "empty.txt"
     path.write_text("")
     assert read_mot_file(path) == {}
+
+
+@pytest.mark.parametrize("columns", [7, 8, 9, 10])
+def test_result_rows_of_7_to_10_columns_are_read(tmp_path, columns):
+    """MOTChallenge rows: frame, id, x, y, w, h, conf, then the world coordinates x, y, z that some tools leave out
+    (MOT16 and MOT17 det.txt have 10 columns)."""
+    path = tmp_path / "det.txt"
+    path.write_text(",".join(["2", "-1", "10", "20", "30", "40", "0.5", "-1", "-1", "-1"][:columns]) + "\n")
+    (frame,) = read_mot_file(path).values()
+    np.testing.assert_array_equal(frame.xyxy, [[10, 20, 40, 60]])
+    assert frame.scores.tolist() == [0.5] and frame.track_ids.tolist() == [-1]
+
+
+@pytest.mark.parametrize("kind, columns, expected", [
+    ("result", 6, "7 to 10"),  # no conf: a 6-column row used to read as conf -1
+    ("result", 11, "7 to 10"),
+    ("gt", 8, "9"),
+    ("gt", 10, "9"),
+])
+def test_a_row_of_another_column_count_names_file_line_and_count(tmp_path, kind, columns, expected):
+    path = tmp_path / "rows.txt"
+    good = "1,1,0,0,1,1,1,-1,-1,-1" if kind == "result" else "1,1,0,0,1,1,1,1,1.0"
+    path.write_text(good + "\n" + ",".join(["2"] * columns) + "\n")
+    with pytest.raises(InputError) as error:
+        read_mot_file(path, kind=kind)
+    assert str(error.value).startswith(f"{path}:2: expected {expected} comma-separated columns (frame,id,x,y,w,h,")
+    assert f"got {columns}:" in str(error.value) and "\n" not in str(error.value)

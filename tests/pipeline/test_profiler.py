@@ -1,8 +1,9 @@
 import json
 
 import numpy as np
+import pytest
 
-from videoanalyst.pipeline.profiler import LatencyHistogram, Profiler
+from videoanalyst.pipeline.profiler import LatencyHistogram, MemoryProbe, Profiler, StageTimer
 
 
 def test_histogram_percentiles_are_exact_to_one_percent():
@@ -35,8 +36,38 @@ def test_json_report(tmp_path):
     data = json.loads(path.read_text())
     stage = data["stages"][0]
     assert stage["name"] == "stage" and stage["calls"] == 1 and stage["frames"] == 2
+    assert 0 <= stage["setup_s"] <= stage["total_s"]
+    assert stage["fps"] == pytest.approx(2 / (stage["total_s"] - stage["setup_s"]))
     assert stage["peak_rss_mb"] > 1 and data["wall_s"] >= stage["total_s"]
     assert stage["peak_cuda_mb"] is None  # no CUDA in this process
+
+
+def test_set_up_is_its_own_column_and_fps_share_and_latency_count_frame_calls_only():
+    """A stage that took 2 s to build and 0.5 s a call for 2 calls of 10 frames, in a 4 s run: 20 fps (not 20 / 3 s),
+    a quarter of the run (not three quarters), 500 ms a call; set-up 2 s; the row's seconds still sum to 3 s."""
+    timer = StageTimer("detector", MemoryProbe())
+    timer.record(1.5, frames=0, count_call=False)  # building the model as the stream starts
+    timer.record(0.5, frames=10)
+    timer.record(0.5, frames=10)
+    timer.record(0.5, frames=0, count_call=False)  # closing it
+    report = timer.report(wall_s=4.0)
+    assert (report.calls, report.frames, report.mean_ms) == (2, 20, 500.0)
+    assert report.fps == 20.0 and report.share == 0.25 and report.setup_s == 2.0 and report.total_s == 3.0
+
+
+def test_table_has_a_setup_column_and_its_footer_splits_the_wall_time():
+    profiler = Profiler()
+    with profiler.measure("stage", frames=0, count_call=False):
+        pass
+    with profiler.measure("stage", frames=3):
+        pass
+    profiler.stop()
+    table = profiler.table()
+    header, footer = table.splitlines()[0], table.splitlines()[-1]
+    assert header.split()[:9] == ["stage", "calls", "frames", "mean", "ms", "p95", "ms", "fps", "share"]
+    assert "setup s" in header
+    assert footer.startswith(f"wall {profiler.wall_s:.2f} s = frame calls ")
+    assert "+ set-up and close " in footer and "+ untimed " in footer
 
 
 class FakeCuda:

@@ -9,7 +9,9 @@ from PIL import Image
 from videoanalyst.core import GROUND_TRUTH, Detections, TargetState
 from videoanalyst.errors import InputError
 from videoanalyst.pipeline.config import load_pipeline
+from videoanalyst.sources import image_sequences
 from videoanalyst.sources.got10k import Got10kSource
+from videoanalyst.sources.image_folder import ImageFolderSource
 from videoanalyst.sources.mot17 import Mot17Source
 from videoanalyst.sources.synthetic import SyntheticSource
 from videoanalyst.sources.vot import VotSource
@@ -128,6 +130,29 @@ def test_one_sequence_folder_picks_and_frame_range(exported, layout):
     assert [p.frame_index for p in packets] == [2, 5, 8]
     full = one["synthetic-001"][1]
     np.testing.assert_array_equal(picked["synthetic-001"][1][5].image, full[5].image)
+
+
+@pytest.mark.parametrize("layout", [*SOURCES, "image_folder"])
+def test_total_frames_counts_every_stream_without_decoding(exported, layout, monkeypatch):
+    """The runner's progress total: the frames all streams will deliver, within the frame range, known before the
+    first stream opens (from the folder listings; no image is decoded)."""
+    cls = ImageFolderSource if layout == "image_folder" else SOURCES[layout]
+    source = cls(str(exported["got10k" if layout == "image_folder" else layout]), start=1, stop=20, stride=3)
+
+    def refuse(path):
+        raise AssertionError(f"total_frames decoded {path}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(image_sequences, "read_image", refuse)
+        total = source.total_frames()
+    streams = _read(source)
+    assert total == 2 * len(range(24)[1:20:3]) == sum(info.num_frames for info, _ in streams.values())
+    assert total == sum(len(packets) for _, packets in streams.values())
+
+
+def test_synthetic_total_frames():
+    source = SyntheticSource(width=32, height=24, num_frames=7, num_streams=3)
+    assert source.total_frames() == 21 == sum(len(packets) for _, packets in _read(source).values())
 
 
 @pytest.mark.parametrize("layout", list(SOURCES))
@@ -288,7 +313,7 @@ def test_bad_mot17_files(exported, tmp_path):
         next(Mot17Source(str(folder)).streams())
     (folder / "seqinfo.ini").write_text((folder / "seqinfo.ini").read_text().replace("seqLength=2", "seqLength=1"))
     (folder / "gt" / "gt.txt").write_text("1,1,1,2,3,4,1,1\n")
-    with pytest.raises(InputError, match=r"gt.txt:1: expected at least 9"):
+    with pytest.raises(InputError, match=r"gt.txt:1: expected 9 comma-separated columns \(.*\), got 8"):
         next(Mot17Source(str(folder)).streams())
     (folder / "gt" / "gt.txt").write_text("2,1,1,2,3,4,1,1,1\n")
     with pytest.raises(InputError, match=r"gt.txt: frame 2 is past the sequence's 1 frames"):

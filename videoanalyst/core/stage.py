@@ -57,6 +57,12 @@ class Source(abc.ABC):
     def streams(self) -> Iterator[Stream]:
         """The streams, opened lazily: a data set of 500 sequences opens one when the runner asks for it."""
 
+    def total_frames(self) -> int | None:
+        """Frames all the streams will deliver together, counted without decoding (a folder listing, an annotation
+        file, a container header), so that a progress bar's total is right from the start; None where that is
+        unknown or costly (a live stream), the default."""
+        return None
+
 
 class Stage(abc.ABC):
     """One step of a pipeline: reset when a stream starts, one call per frame, close at the end.

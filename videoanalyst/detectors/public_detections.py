@@ -17,9 +17,10 @@ _LAYOUT = "<sequence folder>/det/det.txt"
 
 
 class PublicDetections(Stage):
-    """Attaches each frame's rows of a ``det.txt`` (``frame, id, x, y, w, h, conf, ...``, frames 1-based) as
-    `Detections` (boxes x1, y1, x2, y2; scores from ``conf``); a frame without rows gets empty detections (nothing
-    seen). Rows need not be sorted by frame.
+    """Attaches each frame's rows of a ``det.txt`` (``frame, id, x, y, w, h, conf[, x, y, z]``: 7 to 10 columns,
+    frames 1-based) as `Detections` (boxes x1, y1, x2, y2; scores from ``conf``); a frame without rows gets empty
+    detections (nothing seen). Rows need not be sorted by frame. A row of fewer or more columns (a 6-column file
+    without scores) stops the run, naming the file, the line and the count found.
 
     Args:
         path: the det.txt; ``{stream_id}`` in it is replaced by each stream's id. None: the MOT17 layout,
@@ -45,7 +46,7 @@ class PublicDetections(Stage):
         path = self._file(stream)
         if not path.is_file():
             raise InputError(f"{path}: no such det.txt for stream {stream.stream_id!r}; expected MOTChallenge rows "
-                             f"frame,id,x,y,w,h,conf at {'`path`' if self.path else _LAYOUT}")
+                             f"frame,id,x,y,w,h,conf[,x,y,z] at {'`path`' if self.path else _LAYOUT}")
         frames = read_mot_file(path, kind="result")
         length = _sequence_length(stream)
         if frames and length is not None and max(frames) > length:

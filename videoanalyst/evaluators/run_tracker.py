@@ -9,8 +9,9 @@ Layouts, under the tracker's folder ``<results>/<tracker>``, as got10k 0.1.3 wri
   one run, as the toolkit makes one of a deterministic tracker;
 - ``ope``: ``SEQ.txt`` and ``times/SEQ_time.txt``, the same rows.
 The first row is the initial box, its time that of ``initialize``; image loading is not timed (it runs ahead in a
-background thread). VOT's supervised protocol, with its re-initialisations, is `run_vot_supervised`'s;
-`run_vot_dataset` shards it.
+background thread). While a sequence runs, its progress shows on stderr (`Progress`: a bar on a terminal, else a
+line every `progress_interval` seconds). VOT's supervised protocol, with its re-initialisations, is
+`run_vot_supervised`'s; `run_vot_dataset` shards it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from videoanalyst.evaluators.shards import Shard
 from videoanalyst.evaluators.vot_protocol import SingleObjectTracker, _write_atomically, run_vot_supervised
 from videoanalyst.formats.got10k_rows import format_time_rows, target_to_got10k_row
 from videoanalyst.formats.sot_results import read_ope_groundtruth, read_sot_boxes
+from videoanalyst.pipeline.progress import Progress
 from videoanalyst.sources.got10k import Got10kSource
 from videoanalyst.sources.image_sequences import list_images, read_image
 from videoanalyst.sources.prefetch import Prefetcher
@@ -123,6 +125,9 @@ def run_sot_dataset(
     layout: SotLayout,
     shard: Shard = Shard(),
     log: Callable[[str], None] | None = None,
+    *,
+    progress: bool = True,
+    progress_interval: float = 30.0,
 ) -> RunSummary:
     """Track this process's share of `sequences` (`Shard.pick`) and write their files under `tracker_folder`,
     skipping those already complete (`is_complete`).
@@ -130,6 +135,9 @@ def run_sot_dataset(
     Args:
         make_tracker: builds the tracker, called once, and only when a sequence is left to track.
         log: called with a line after each sequence tracked.
+        progress: show each sequence's frames on stderr as they are tracked: a bar on a terminal, else a line
+            every `progress_interval` seconds (CI logs, nohup, a pipe).
+        progress_interval: seconds between two such lines; 0: a line after every frame.
     """
     summary = RunSummary()
     tracker = None
@@ -139,7 +147,9 @@ def run_sot_dataset(
             continue
         if tracker is None:
             tracker = make_tracker()
-        boxes, times = track_sequence(tracker, sequence)
+        with Progress(len(sequence), description=f"{shard.label}{sequence.name}", enabled=progress,
+                      interval=progress_interval) as frames_done:
+            boxes, times = track_sequence(tracker, sequence, frames_done)
         write_sequence(layout, tracker_folder, sequence.name, boxes, times)
         summary.tracked.append(sequence.name)
         if log is not None:
@@ -147,9 +157,12 @@ def run_sot_dataset(
     return summary
 
 
-def track_sequence(tracker: SingleObjectTracker, sequence: SotSequence) -> tuple[np.ndarray, np.ndarray]:
-    """One pass over `sequence`: `initialize` on the first frame at `SotSequence.init_box`, `track` on the others.
-    Returns (N, 4) x, y, w, h boxes (the first the initial box) and (N,) seconds each call took.
+def track_sequence(
+    tracker: SingleObjectTracker, sequence: SotSequence, progress: Progress | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """One pass over `sequence`: `initialize` on the first frame at `SotSequence.init_box`, `track` on the others,
+    each frame counted in `progress` when given. Returns (N, 4) x, y, w, h boxes (the first the initial box) and
+    (N,) seconds each call took.
 
     Raises:
         ValueError: when the tracker returns other than 4 numbers.
@@ -173,6 +186,8 @@ def track_sequence(tracker: SingleObjectTracker, sequence: SotSequence) -> tuple
                     f"box x, y, w, h"
                 )
             boxes[index] = box
+            if progress is not None:
+                progress.update(1)
     finally:
         frames.close()
     return boxes, times

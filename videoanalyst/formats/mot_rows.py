@@ -1,8 +1,9 @@
 """MOTChallenge txt rows <-> `Detections`.
 
 Rows are comma-separated, frames 1-based, boxes as left, top, width, height:
-- results and det.txt: ``frame, id, x, y, w, h, conf, -1, -1, -1`` (id -1 in det.txt);
-- gt.txt: ``frame, id, x, y, w, h, consider, class, visibility``.
+- results and det.txt: ``frame, id, x, y, w, h, conf, -1, -1, -1`` (id -1 in det.txt), 7 to 10 columns: the last
+  three are the world coordinates x, y, z (-1: unknown), which MOT15-20 files hold and some tools leave out;
+- gt.txt: ``frame, id, x, y, w, h, consider, class, visibility``, 9 columns (MOT16, MOT17, MOT20).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from videoanalyst.core.detections import Detections
 from videoanalyst.errors import InputError
 
 MotKind = Literal["result", "gt"]
+#: Columns a row may have: (fewest, most).
+MOT_COLUMNS: dict[MotKind, tuple[int, int]] = {"result": (7, 10), "gt": (9, 9)}
+_COLUMN_NAMES: dict[MotKind, str] = {"result": "frame,id,x,y,w,h,conf[,x,y,z]",
+                                     "gt": "frame,id,x,y,w,h,consider,class,visibility"}
 
 
 def detections_to_mot_rows(frame_number: int, detections: Detections) -> np.ndarray:
@@ -66,27 +71,33 @@ def mot_rows_to_detections(rows: np.ndarray, kind: MotKind = "result") -> Detect
 def read_mot_file(path: str | Path, kind: MotKind = "result") -> dict[int, Detections]:
     """A MOTChallenge file as {1-based frame: Detections}, frames in ascending order.
 
+    Accepts, per `kind`, the rows `MOT_COLUMNS` allows: results and det.txt 7 to 10 columns (those left out of
+    the world coordinates read as -1), gt.txt 9. Blank lines are skipped; NaN is refused in the frame, id and box
+    (and, in gt.txt, every column), not in a result's conf, which the reader of det.txt checks itself.
+
     Raises:
-        InputError: naming the file and line for a wrong column count, a non-numeric value, NaN, a negative
-            size, or a frame number below 1.
+        InputError: naming the file and line for a column count outside that range, a non-numeric value, NaN, a
+            negative size, or a frame number below 1.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such MOTChallenge file")
-    need = 9 if kind == "gt" else 6
+    fewest, most = MOT_COLUMNS[kind]
+    checked = 9 if kind == "gt" else 6  # columns where NaN is refused
     rows = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
             continue
         fields = line.replace(" ", "").replace("\t", "").split(",")
-        if len(fields) < need:
-            raise InputError(f"{path}:{number}: expected at least {need} comma-separated columns "
-                             f"(frame,id,x,y,w,h,...), got {len(fields)}: {line!r}")
+        if not fewest <= len(fields) <= most:
+            expected = f"{fewest} to {most}" if fewest < most else f"{fewest}"
+            raise InputError(f"{path}:{number}: expected {expected} comma-separated columns "
+                             f"({_COLUMN_NAMES[kind]}), got {len(fields)}: {line!r}")
         try:
-            values = [float(v) for v in fields[:10]]
+            values = [float(v) for v in fields]
         except ValueError:
             raise InputError(f"{path}:{number}: non-numeric value in {line!r}") from None
-        if any(np.isnan(values[:need])):
+        if any(np.isnan(values[:checked])):
             raise InputError(f"{path}:{number}: NaN in {line!r}")
         if values[0] < 1 or values[4] < 0 or values[5] < 0:
             raise InputError(f"{path}:{number}: expected frame >= 1 and non-negative width and height, got {line!r}")

@@ -1,4 +1,4 @@
-"""Per-stage profiling: calls, latency (mean, p95), fps, share of the run, and peak memory."""
+"""Per-stage profiling: calls, latency (mean, p95), fps, share of the run, set-up time, and peak memory."""
 
 from __future__ import annotations
 
@@ -41,7 +41,24 @@ class LatencyHistogram:
 
 @dataclass
 class StageReport:
-    """What one stage cost over a run."""
+    """What one stage cost over a run.
+
+    Its time is split in two: the frame calls, which `mean_ms`, `p95_ms`, `fps` and `share` describe alike, and
+    `setup_s`, building and resetting its instances as streams start and closing them as they end (for the source:
+    counting and opening the streams), which a per-frame figure would blur. `total_s` is their sum.
+
+    Args:
+        name: the stage's profile name.
+        calls: frame calls (one a batch).
+        frames: frames those calls processed.
+        total_s: seconds charged to the stage: its frame calls plus `setup_s`.
+        mean_ms, p95_ms: latency of one frame call.
+        fps: frames per second of frame-call time.
+        share: frame-call time / the run's wall time.
+        setup_s: seconds of set-up and close.
+        peak_rss_mb: the process's resident memory, highest seen after the stage's work.
+        peak_cuda_mb: the highest `torch.cuda.max_memory_allocated` during its work; None without CUDA.
+    """
 
     name: str
     calls: int
@@ -51,6 +68,7 @@ class StageReport:
     p95_ms: float
     fps: float
     share: float
+    setup_s: float
     peak_rss_mb: float
     peak_cuda_mb: float | None
 
@@ -88,8 +106,9 @@ class StageTimer:
             total_s=self.total_s,
             mean_ms=mean * 1e3,
             p95_ms=self.histogram.percentile(95) * 1e3,
-            fps=self.frames / self.total_s if self.total_s > 0 else math.inf,
-            share=self.total_s / wall_s if wall_s > 0 else 0.0,
+            fps=self.frames / self.call_s if self.call_s > 0 else math.inf,
+            share=self.call_s / wall_s if wall_s > 0 else 0.0,
+            setup_s=self.total_s - self.call_s,
             peak_rss_mb=self.peak_rss / 2**20,
             peak_cuda_mb=None if self.peak_cuda is None else self.peak_cuda / 2**20,
         )
@@ -169,26 +188,31 @@ class Profiler:
         return [timer.report(wall) for timer in self.timers.values()]
 
     def table(self) -> str:
-        """The per-stage table printed at the end of a run."""
+        """The per-stage table printed at the end of a run; its footer splits the wall time into the stages' frame
+        calls (the `share` column's sum), their set-up and close (the `setup s` column's), and the rest."""
         reports = self.reports()
         show_cuda = any(r.peak_cuda_mb is not None for r in reports)
-        header = ["stage", "calls", "frames", "mean ms", "p95 ms", "fps", "share", "peak RSS MB"]
+        header = ["stage", "calls", "frames", "mean ms", "p95 ms", "fps", "share", "setup s", "peak RSS MB"]
         header += ["peak CUDA MB"] if show_cuda else []
         rows = []
         for r in reports:
             row = [r.name, str(r.calls), str(r.frames), f"{r.mean_ms:.2f}", f"{r.p95_ms:.2f}",
-                   f"{r.fps:.1f}", f"{100 * r.share:.1f}%", f"{r.peak_rss_mb:.0f}"]
+                   f"{r.fps:.1f}", f"{100 * r.share:.1f}%", f"{r.setup_s:.2f}", f"{r.peak_rss_mb:.0f}"]
             if show_cuda:
                 row.append("-" if r.peak_cuda_mb is None else f"{r.peak_cuda_mb:.0f}")
             rows.append(row)
-        timed = sum(r.total_s for r in reports)
         widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
         lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
                  for line in [header, *rows]]
         lines.insert(1, "-" * len(lines[0]))
         wall = self.wall_s
+        calls = sum(r.total_s - r.setup_s for r in reports)
+        setup = sum(r.setup_s for r in reports)
+        parts = [("frame calls", calls), ("set-up and close", setup), ("untimed", wall - calls - setup)]
         lines.append("-" * len(lines[0]))
-        lines.append(f"wall {wall:.2f} s, stages {timed:.2f} s ({100 * timed / wall if wall else 0:.1f}% of wall)")
+        lines.append(f"wall {wall:.2f} s = " + " + ".join(f"{label} {seconds:.2f} s "
+                                                         f"({100 * seconds / wall if wall else 0:.1f}%)"
+                                                         for label, seconds in parts))
         return "\n".join(lines)
 
     def write_json(self, path: str | Path) -> None:

@@ -7,11 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from videoanalyst.core.packet import FramePacket
 from videoanalyst.core.stage import Source, Stage, Stream
 from videoanalyst.pipeline.profiler import Profiler
+from videoanalyst.pipeline.progress import Progress
 
 StageFactory = Callable[[], Stage]
 
@@ -57,7 +56,12 @@ class Pipeline:
         max_streams: streams processed at once, interleaved (1: one after another).
         batch_size: frames of one stream handed to each stage per call.
         device: upload each frame there once after decoding ("cuda"), so GPU stages share one upload.
-        progress: show a tqdm bar (frames done / known total, current fps).
+        progress: show progress on stderr: a tqdm bar on a terminal, else a line every `progress_interval` seconds
+            (frames done of the total, fps, eta). The total is `Source.total_frames()`, counted once before the
+            first frame; where the source cannot say, the frame counts of its streams are added as they open
+            (exact for a single video file; none for a live stream).
+        progress_interval: seconds between two progress lines where stderr is not a terminal (CI logs, nohup,
+            a pipe); 0: a line after every batch.
         output_dir: where the sinks write, for the report.
     """
 
@@ -72,6 +76,7 @@ class Pipeline:
         batch_size: int = 1,
         device: str | None = None,
         progress: bool = True,
+        progress_interval: float = 30.0,
         output_dir: str | Path | None = None,
     ) -> None:
         if max_streams < 1 or batch_size < 1:
@@ -85,6 +90,7 @@ class Pipeline:
         self.batch_size = batch_size
         self.device = device
         self.progress = progress
+        self.progress_interval = progress_interval
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.report: RunReport | None = None
 
@@ -96,9 +102,10 @@ class Pipeline:
         profiler = Profiler()
         report = self.report = RunReport(frames={}, profiler=profiler, output_dir=self.output_dir)
         active: list[_ActiveStream] = []
+        with profiler.measure("source", frames=0, count_call=False):
+            total = self.source.total_frames() if self.progress else None
+        progress = Progress(total, enabled=self.progress, interval=self.progress_interval)
         streams = self.source.streams()
-        # disable=None: no bar where stderr is not a terminal (CI logs, pipes)
-        bar = tqdm(total=None, unit="frame", disable=None if self.progress else True, dynamic_ncols=True, leave=False)
         try:
             while True:
                 while len(active) < self.max_streams:
@@ -112,9 +119,8 @@ class Pipeline:
                         stream.close()  # stops its decoding thread; the error (e.g. a bad sink setting) goes on
                         raise
                     report.frames[stream.info.stream_id] = 0
-                    if stream.info.num_frames is not None:
-                        bar.total = (bar.total or 0) + stream.info.num_frames
-                        bar.refresh()
+                    if total is None and stream.info.num_frames is not None:
+                        progress.grow_total(stream.info.num_frames)
                 if not active:
                     break
                 reads = [(entry, self._read(entry, profiler)) for entry in active]
@@ -122,7 +128,7 @@ class Pipeline:
                 for entry, packets in reads:
                     entry.frames += len(packets)
                     report.frames[entry.stream.info.stream_id] = entry.frames
-                    bar.update(len(packets))
+                    progress.update(len(packets))
                     if len(packets) < self.batch_size:
                         active.remove(entry)
                         self._close(entry, profiler)
@@ -136,7 +142,7 @@ class Pipeline:
                         slot.shared.close()
             if hasattr(streams, "close"):
                 streams.close()  # a source generator left mid-way releases what it holds
-            bar.close()
+            progress.close()
             profiler.stop()
         return report
 

@@ -28,8 +28,11 @@ class Got10kSource(ImageSequenceSource):
     def is_sequence(self, folder: Path) -> bool:
         return (folder / "groundtruth.txt").is_file() or any(folder.glob("*.jpg"))
 
+    def image_files(self, folder: Path) -> list[Path]:
+        return list_images(folder, ".jpg")
+
     def read_sequence(self, folder: Path) -> ImageSequence:
-        images = list_images(folder, ".jpg")
+        images = self.image_files(folder)
         boxes = read_got10k_groundtruth(folder / "groundtruth.txt", len(images))
         targets = got10k_targets(boxes, read_got10k_labels(folder, len(images)).get("absence"))
         meta = folder / "meta_info.ini"

@@ -20,6 +20,9 @@ class ImageFolderSource(ImageSequenceSource):
     def is_sequence(self, folder: Path) -> bool:
         return any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
 
+    def image_files(self, folder: Path) -> list[Path]:
+        return list_images(folder)
+
     def read_sequence(self, folder: Path) -> ImageSequence:
-        images = list_images(folder)
+        images = self.image_files(folder)
         return ImageSequence(folder.name, images, [None] * len(images), None)

@@ -4,6 +4,7 @@ in a background thread, and attaching each frame's ground truth."""
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,16 @@ class ImageSequenceSource(Source):
         """Whether `folder` is one sequence of this layout (rather than a folder of sequences)."""
 
     @abc.abstractmethod
+    def image_files(self, folder: Path) -> list[Path]:
+        """The frames' image files of one sequence folder, in order (a folder listing: nothing is decoded)."""
+
+    @abc.abstractmethod
     def read_sequence(self, folder: Path) -> ImageSequence:
         """The image files, per-frame ground truth and frame rate of one sequence folder."""
+
+    def total_frames(self) -> int:
+        """Frames of all the sequences within the frame range, from their folder listings."""
+        return sum(len(range(len(self.image_files(folder)))[self.frames]) for folder in self.folders)
 
     def streams(self) -> Iterator[Stream]:
         for folder in self.folders:
@@ -109,21 +118,25 @@ def list_images(folder: Path, suffix: str | None = None) -> list[Path]:
     suffixes = (suffix.lower(),) if suffix else IMAGE_SUFFIXES
     if not folder.is_dir():
         raise InputError(f"{folder}: no such image folder")
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file())
-    if not images:
+    with os.scandir(folder) as entries:  # a listing, no stat per file: counting a data set's frames stays cheap
+        names = sorted(e.name for e in entries if os.path.splitext(e.name)[1].lower() in suffixes and e.is_file())
+    if not names:
         raise InputError(f"{folder}: no {' / '.join(suffixes)} images in the sequence folder")
-    return images
+    return [folder / name for name in names]
 
 
 def read_image(path: Path) -> np.ndarray:
-    """(H, W, 3) uint8 RGB pixels of an image file.
+    """(H, W, 3) uint8 RGB pixels of an image file, in a writable array of its own: `torch.from_numpy` takes it
+    without a copy or a warning (trackers driven by `videoanalyst.evaluators.run_tracker` get it as it is).
 
     Raises:
         InputError: naming the file when it is missing, unreadable or corrupt.
     """
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
+            # np.array, not np.asarray (a read-only view of Pillow's bytes); its copy replaces the one `convert`
+            # makes of an image already RGB, so reading costs no more
+            return np.array(image if image.mode == "RGB" else image.convert("RGB"))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise InputError(f"{path}: cannot read the image ({error})") from None
 

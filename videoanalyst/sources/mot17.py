@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from videoanalyst.errors import InputError
-from videoanalyst.formats.mot17 import read_mot17_groundtruth, read_mot_seqinfo
+from videoanalyst.formats.mot17 import MotSeqInfo, read_mot17_groundtruth, read_mot_seqinfo
 from videoanalyst.sources.image_sequences import ImageSequence, ImageSequenceSource, list_images
 
 
@@ -23,13 +23,23 @@ class Mot17Source(ImageSequenceSource):
     def is_sequence(self, folder: Path) -> bool:
         return (folder / "seqinfo.ini").is_file() or (folder / "img1").is_dir()
 
+    def image_files(self, folder: Path) -> list[Path]:
+        info = _seqinfo(folder)
+        return list_images(folder / info.im_dir, info.im_ext) if info else list_images(folder / "img1")
+
     def read_sequence(self, folder: Path) -> ImageSequence:
         seqinfo = folder / "seqinfo.ini"
-        info = read_mot_seqinfo(seqinfo) if seqinfo.is_file() else None
-        images = list_images(folder / info.im_dir, info.im_ext) if info else list_images(folder / "img1")
+        info = _seqinfo(folder)
+        images = self.image_files(folder)
         if info and len(images) != info.seq_length:
             raise InputError(f"{seqinfo}: seqLength is {info.seq_length} but {folder / info.im_dir} holds "
                              f"{len(images)} {info.im_ext} images")
         groundtruth = folder / "gt" / "gt.txt"
         truth = read_mot17_groundtruth(groundtruth, len(images)) if groundtruth.is_file() else [None] * len(images)
         return ImageSequence(folder.name, images, truth, info.frame_rate if info else None)
+
+
+def _seqinfo(folder: Path) -> MotSeqInfo | None:
+    """The sequence's ``seqinfo.ini``, None when it has none."""
+    seqinfo = folder / "seqinfo.ini"
+    return read_mot_seqinfo(seqinfo) if seqinfo.is_file() else None

@@ -32,6 +32,10 @@ class SyntheticSource(SceneConfig, Source):
         if self.num_streams < 1:
             raise ValueError(f"synthetic: num_streams must be >= 1, got {self.num_streams}")
 
+    def total_frames(self) -> int:
+        """`num_frames` of each of the `num_streams` scenes."""
+        return self.num_frames * self.num_streams
+
     def streams(self) -> Iterator[Stream]:
         scene_config = SceneConfig(**{f.name: getattr(self, f.name) for f in fields(SceneConfig)})
         for name, config in numbered_scenes(scene_config, self.num_streams):

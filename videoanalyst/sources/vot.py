@@ -23,17 +23,24 @@ class VotSource(ImageSequenceSource):
     def is_sequence(self, folder: Path) -> bool:
         return (folder / "sequence").is_file() or (folder / "groundtruth.txt").is_file()
 
-    def read_sequence(self, folder: Path) -> ImageSequence:
-        description = folder / "sequence"
-        config = read_vot_sequence_file(description) if description.is_file() else {}
-        pattern = config.get("channels.color")  # e.g. color/%08d.jpg
+    def image_files(self, folder: Path) -> list[Path]:
+        pattern = _description(folder).get("channels.color")  # e.g. color/%08d.jpg
         if pattern:
-            images = list_images(folder / Path(pattern).parent, Path(pattern).suffix)
-        else:
-            images = list_images(folder / "color" if (folder / "color").is_dir() else folder)
+            return list_images(folder / Path(pattern).parent, Path(pattern).suffix)
+        return list_images(folder / "color" if (folder / "color").is_dir() else folder)
+
+    def read_sequence(self, folder: Path) -> ImageSequence:
+        images = self.image_files(folder)
         polygons = read_vot_groundtruth(folder / "groundtruth.txt", len(images))
+        config = _description(folder)
         try:
             fps = float(config["fps"]) if "fps" in config else None
         except ValueError:
-            raise InputError(f"{description}: fps: expected a number, got {config['fps']!r}") from None
+            raise InputError(f"{folder / 'sequence'}: fps: expected a number, got {config['fps']!r}") from None
         return ImageSequence(folder.name, images, vot_targets(polygons), fps)
+
+
+def _description(folder: Path) -> dict[str, str]:
+    """The ``sequence`` file's keys (``channels.color``, ``fps``...); none when the folder has no such file."""
+    description = folder / "sequence"
+    return read_vot_sequence_file(description) if description.is_file() else {}

@@ -37,5 +37,6 @@ class OneTarget:
         return float(self._batch.scores[0]) if self._batch is not None else float("nan")
 
     def _tensor(self, image: np.ndarray) -> torch.Tensor:
-        """(3, H, W) uint8 RGB on the tracker's device: on CPU a view of `image`, which the crop reads in place."""
+        """(3, H, W) uint8 RGB on the tracker's device: on CPU a view of `image`, which the crop reads in place (no
+        copy, so `image` should be writable, as `read_image` returns it: torch warns about a read-only one)."""
         return torch.from_numpy(image).permute(2, 0, 1).to(self.tracker.device)
