@@ -258,11 +258,11 @@ def test_ctrl_c_exits_130_keeping_finished_sequences(tiny, weights, tmp_path, mo
     track = run_tracker_module.track_sequence
     calls = []
 
-    def interrupted_second(tracker, sequence):
+    def interrupted_second(tracker, sequence, *rest):
         calls.append(sequence.name)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return track(tracker, sequence)
+        return track(tracker, sequence, *rest)
 
     monkeypatch.setattr(run_tracker_module, "track_sequence", interrupted_second)
     results = tmp_path / "results"
@@ -329,3 +329,42 @@ def test_two_torchrun_processes_equal_one(tmp_path, weights):
     for name in names:
         boxes = f"siamfcpp_alexnet/{name}/{name}_001.txt"
         assert (tmp_path / "two" / boxes).read_text() == (tmp_path / "one" / boxes).read_text()
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ("cuda", "error: --device: 'cuda' asks for a CUDA GPU, but torch sees none on this machine; use auto or cpu\n"),
+        ("bogus", "error: --device: expected a device, auto, cpu, cuda or cuda:N; got 'bogus'\n"),
+    ],
+)
+def test_a_bad_device_is_one_line_and_writes_nothing(tiny, weights, tmp_path, monkeypatch, capsys, device, message):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    results = tmp_path / "results"
+    argv = ["got10k", "--gt", str(tiny / "got10k"), "--results", str(results), "--exp", "siamfcpp_alexnet"]
+    assert main([*argv, "--weights", weights, "--device", device]) == 2
+    assert capsys.readouterr().err == message
+    assert not results.exists()
+
+
+def test_auto_runs_on_the_cpu(tiny, weights, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    results = tmp_path / "results"
+    argv = ["ope", "--gt", str(tiny / "got10k"), "--results", str(results), "--exp", "siamfcpp_alexnet"]
+    assert main([*argv, "--weights", weights, "--device", "auto"]) == 0
+    assert (results / "siamfcpp_alexnet" / "synthetic-001.txt").is_file()
+
+
+def test_an_unknown_tracker_lists_the_trackers_but_not_the_plots_folder(data, tmp_path, capsys):
+    gt, results = _copy(data, "got10k", tmp_path)
+    assert main(["got10k", "--gt", str(gt), "--results", str(results)]) == 0  # writes results/plots
+    capsys.readouterr()
+    assert main(["got10k", "--gt", str(gt), "--results", str(results), "--tracker", "nobody"]) == 2
+    assert capsys.readouterr().err == f"error: {results}: no results of tracker 'nobody'; there are: perfect, stay\n"
+
+
+def test_list_names_the_benchmarks_and_the_tracking_experiments(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"\n  {name} " in out for name in ("got10k", "ope", "vot", "mot", "siamfcpp_alexnet"))
+    assert "_train" not in out

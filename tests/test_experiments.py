@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from videoanalyst import experiments
-from videoanalyst.errors import ConfigError
+from videoanalyst.errors import ConfigError, InputError
 from videoanalyst.experiments import EXPERIMENTS_DIR, load_experiment
 from videoanalyst.models.siamfcpp import ours_to_official
 from videoanalyst.models.siamfcpp.random_weights import randomize_
@@ -129,3 +129,29 @@ def test_experiment_files_are_found_by_path_and_name(tmp_path, monkeypatch):
     (tmp_path / "experiments").mkdir()
     (tmp_path / "experiments" / "mine.yaml").write_text((EXPERIMENTS_DIR / "siamfcpp_alexnet.yaml").read_text())
     assert load_experiment("mine").path == Path("experiments/mine.yaml")
+
+
+def test_overrides_change_a_block_and_unknown_ones_are_refused_naming_the_command_line():
+    experiment = load_experiment("siamfcpp_alexnet", ["tracker.exact=true", "tracker.test_lr=0.3"])
+    assert experiment.tracker_kwargs["exact"] is True and experiment.tracker_kwargs["test_lr"] == 0.3
+    assert "exact" not in load_experiment("siamfcpp_alexnet").tracker_kwargs  # the file itself is unchanged
+    with pytest.raises(ConfigError, match=r"^command line: tracker.penalty: tracker has no setting 'penalty' "
+                                          r"\(did you mean 'penalty_k'\?\)"):
+        load_experiment("siamfcpp_alexnet", {"tracker.penalty": 0.1})
+    with pytest.raises(ConfigError, match=r"^command line: 'tracker': expected BLOCK.KEY=value"):
+        load_experiment("siamfcpp_alexnet", ["tracker=1"])
+    with pytest.raises(ConfigError, match=r"siamfcpp_alexnet.yaml: tracker.exact: expected bool, got 'yes please'"):
+        load_experiment("siamfcpp_alexnet", ["tracker.exact=yes please"])
+
+
+def test_training_experiments_are_not_offered_for_tracking():
+    with pytest.raises(ConfigError, match=r"^siamfcpp_alexnet_train: a training experiment, for python -m "
+                                          r"videoanalyst.train; this command takes: siamfcpp_alexnet, "):
+        load_experiment("siamfcpp_alexnet_train")
+
+
+def test_a_checkpoint_of_another_model_names_the_model_once(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"other.weight": torch.zeros(1)}, path)
+    with pytest.raises(InputError, match=r"not a checkpoint of siamfcpp_alexnet; missing"):
+        load_experiment("siamfcpp_alexnet").build_tracker(path)

@@ -87,3 +87,82 @@ def test_ctrl_c_keeps_a_readable_video_and_complete_result_files(tmp_path):
     (stream,) = VideoSource(str(results.with_suffix(".mp4"))).streams()
     decoded = sum(1 for _ in stream)
     assert abs(decoded - frames_written) <= 1  # the frame in flight when Ctrl-C came may or may not be in
+
+
+def _short_pipeline(tmp_path, frames=3):
+    pipeline = tmp_path / "short.yaml"
+    pipeline.write_text(
+        f"source: {{type: synthetic, width: 64, height: 48, num_frames: {frames}, num_objects: 2}}\n"
+        "stages: [{type: oracle_detector, keep_identities: true, miss_rate: 0, false_positives: 0, min_visibility: 0}]\n"
+        "sinks: [{type: mot_txt}]\n"
+        f"output: {tmp_path / 'out'}\n"
+        "progress: false\n")
+    return pipeline
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("device=cuda", "device: 'cuda' asks for a CUDA GPU, but torch sees none on this machine; use auto or cpu"),
+        ("device=bogus", "device: expected a device, auto, cpu, cuda or cuda:N; got 'bogus'"),
+    ],
+)
+def test_a_bad_device_stops_before_any_file_is_written(tmp_path, capsys, monkeypatch, override, message):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([str(_short_pipeline(tmp_path)), override]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {tmp_path / 'short.yaml'}: {message}\n"
+    assert captured.out == ""  # no profile of a run that never started
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_stage_device_is_checked_when_the_pipeline_is_loaded(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    pipeline = _short_pipeline(tmp_path)
+    pipeline.write_text(pipeline.read_text().replace("{type: oracle_detector", "{type: siamfcpp, device: cuda}]\n#"))
+    assert main([str(pipeline)]) == 2
+    assert capsys.readouterr().err == (f"error: {pipeline}: stages[0].device: 'cuda' asks for a CUDA GPU, but torch "
+                                       "sees none on this machine; use auto or cpu\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_auto_runs_on_the_cpu_without_a_gpu(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([str(_short_pipeline(tmp_path)), "device=auto"]) == 0
+    assert len(read_mot_file(tmp_path / "out" / "synthetic-000.txt")) == 3
+
+
+def test_list_names_the_pipelines_and_every_type(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert any(line.split()[:2] == ["pipelines/oracle_mot.yaml", "Decode"] for line in lines)
+    for name in ("video", "siamfcpp", "faster_rcnn", "sort", "mot_txt", "annotated_video"):
+        assert f"\n  {name} " in out
+
+
+@pytest.mark.slow
+def test_sigterm_stops_like_ctrl_c_keeping_the_files(tmp_path):
+    """`timeout` and `kill` send SIGTERM: exit 143, the interrupted message, the sinks' files kept and readable."""
+    import signal
+    import time
+
+    pipeline = _short_pipeline(tmp_path, frames=100000)
+    process = subprocess.Popen([sys.executable, "-m", "videoanalyst.run", str(pipeline)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = tmp_path / "out" / "synthetic-000.txt"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not results.exists() or results.stat().st_size < 2000):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert stderr == "interrupted: what the sinks wrote so far is kept\n"
+    assert "oracle_detector" in stdout  # the profile of what ran
+    assert len(read_mot_file(results)) > 10

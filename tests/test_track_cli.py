@@ -93,9 +93,64 @@ def test_folder_without_ground_truth_needs_init(frames, tmp_path, weights, capsy
     assert "no ground truth to start from; give the target with --init x,y,w,h" in capsys.readouterr().err
 
 
-def test_cuda_on_a_machine_without_a_gpu_is_one_line(tmp_path, weights, capsys, monkeypatch):
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ("cuda", "error: --device: 'cuda' asks for a CUDA GPU, but torch sees none on this machine; use auto or cpu\n"),
+        ("bogus", "error: --device: expected a device, auto, cpu, cuda or cuda:N; got 'bogus'\n"),
+    ],
+)
+def test_a_bad_device_is_one_line_and_writes_nothing(tmp_path, weights, capsys, monkeypatch, device, message):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert main(["--weights", weights, "--device", "cuda", "--output", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and "siamfcpp: device 'cuda' asked for, but torch sees no CUDA GPU" in err
-    assert "Traceback" not in err
+    assert main(["--weights", weights, "--device", device, "--output", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == message and captured.out == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_auto_runs_on_the_cpu_and_overrides_change_the_experiment(tmp_path, frames, weights, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    argv = ["--video", str(frames), "--init", "10,12,30,20", "--weights", weights, "--device", "auto"]
+    assert main([*argv, "--output", str(tmp_path / "a"), "tracker.exact=true", "tracker.test_lr=0.3"]) == 0
+    assert len((tmp_path / "a" / "results.txt").read_text().splitlines()) == 4
+    capsys.readouterr()
+    assert main([*argv, "--output", str(tmp_path / "b"), "tracker.exat=true"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: command line: tracker.exat: tracker has no setting 'exat' (did you mean 'exact'?)"
+    )
+    assert main([*argv, "--output", str(tmp_path / "b"), "trackr.exact=true"]) == 2
+    assert "expected BLOCK.KEY=value with BLOCK one of model, tracker, weights (did you mean 'tracker'?)" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "b").exists()
+
+
+def test_overrides_reach_the_tracker(weights, monkeypatch):
+    from videoanalyst.trackers.siamfcpp import SiamFCpp
+
+    stage = SiamFCpp(weights=weights, experiment_overrides={"tracker.exact": True, "tracker.test_lr": 0.3})
+    assert stage.tracker.crop_backend == "opencv" and stage.tracker.test_lr == 0.3  # exact: video_analyst's crop
+
+
+def test_list_and_the_experiments_offered_are_those_track_runs(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "siamfcpp_alexnet_got" in out and "_train" not in out
+    assert main(["--exp", "siamfcpp_alexnett"]) == 2
+    assert "_train" not in capsys.readouterr().err
+    assert main(["--exp", "siamfcpp_alexnet_train"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: siamfcpp_alexnet_train: a training experiment, for python -m videoanalyst.train; this command takes: "
+    )
+
+
+def test_a_set_up_error_names_the_command_and_prints_no_profile(tmp_path, frames, capsys):
+    """Random bytes as weights: the error names the command (not `<pipeline dict>`) and the file, never advises
+    weights_only=False, and no table of zeros is printed."""
+    junk = tmp_path / "junk.pkl"
+    junk.write_bytes(np.random.default_rng(0).bytes(4096))
+    assert main(["--video", str(frames), "--init", "1,2,8,8", "--weights", str(junk), "--output", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: track --exp siamfcpp_alexnet: stages[0].weights: ")
+    assert "junk.pkl: not a PyTorch checkpoint, or a damaged one" in captured.err
+    assert "weights_only" not in captured.err and captured.out == ""

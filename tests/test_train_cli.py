@@ -55,7 +55,8 @@ def test_unknown_keys_name_the_key(experiment, capsys):
         (["batch_size=two"], "batch_size: expected int, got 'two'"),
         (["search_size=300"], "search_size: expected 127 + a positive multiple of 8, got 300"),
         (["synthetic.fps=0"], "synthetic: SceneConfig: need width, height >= 8"),
-        (["--device", "cuda:x"], "training: device 'cuda:x' is not a torch device"),
+        (["--device", "cuda:x"], "--device: expected a device, auto, cpu, cuda or cuda:N; got 'cuda:x'"),
+        (["device=gpu"], "command line: device: expected a device, auto, cpu, cuda or cuda:N; got 'gpu'"),
         (["search_size=167"], "search_size: 167 leaves siamfcpp_alexnet no score map; it needs at least 175"),
     ],
 )
@@ -127,3 +128,36 @@ def test_experiment_found_by_name_from_anywhere(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "stopped at iteration 1 of 4; continue with --resume" in result.stdout
     assert len(read_loss_log(tmp_path / "out" / "log.jsonl")) == 1
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ("cuda", "error: training: device: 'cuda' asks for a CUDA GPU, but torch sees none on this machine; use auto "
+                 "or cpu\n"),
+        ("bogus", "error: --device: expected a device, auto, cpu, cuda or cuda:N; got 'bogus'\n"),
+    ],
+)
+def test_a_bad_device_is_one_line_and_writes_nothing(experiment, tmp_path, capsys, monkeypatch, device, message):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, err = _run(capsys, "--exp", experiment, "--device", device, "--output", tmp_path / "out")
+    assert code == 2 and err == message
+    assert not (tmp_path / "out").exists()
+
+
+def test_auto_trains_on_the_cpu(experiment, tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _ = _run(capsys, "--exp", experiment, "--device", "auto", "--stop-at", "1", "--output", tmp_path / "out")
+    assert code == 0 and len(read_loss_log(tmp_path / "out" / "log.jsonl")) == 1
+
+
+def test_train_takes_training_experiments_only(capsys):
+    code, err = _run(capsys, "--exp", "siamfcpp_alexnet")
+    assert code == 2 and err.startswith("error: siamfcpp_alexnet: a tracking experiment, for python -m "
+                                        "videoanalyst.track; this command takes: reid_resnet50_synthetic_train, ")
+    code, err = _run(capsys, "--exp", "no_such_experiment")
+    assert "siamfcpp_alexnet_train" in err and "siamfcpp_alexnet," not in err

@@ -13,18 +13,24 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+from videoanalyst.cli import print_listing, run_command
+from videoanalyst.errors import InputError
+from videoanalyst.experiment_files import experiment_descriptions, find_experiment
+from videoanalyst.models.device import DEVICE_NAMES, check_device_name
 
-from videoanalyst.errors import InputError, VideoAnalystError
-from videoanalyst.evaluators import evaluate_got10k, evaluate_mot, evaluate_ope, evaluate_vot
-from videoanalyst.evaluators.run_tracker import read_sot_sequences, run_sot_dataset, run_vot_dataset
-from videoanalyst.evaluators.shards import Shard, process_group, wait_for_all
-from videoanalyst.evaluators.vot import VOT2018_EAO_INTERVAL, VOT2018_REPETITIONS
-from videoanalyst.experiments import load_experiment
-from videoanalyst.trackers.one_target import OneTarget
+if TYPE_CHECKING:
+    from videoanalyst.evaluators.shards import Shard
+    from videoanalyst.experiments import Experiment
 
-BENCHMARKS = ("got10k", "ope", "vot", "mot")
+#: The benchmarks, with what each scores.
+BENCHMARKS = {
+    "got10k": "GOT-10k: average overlap, success rates at 0.5 and 0.75 (the got10k toolkit's ExperimentGOT10k)",
+    "ope": "one-pass evaluation (OTB, UAV123, LaSOT layouts): success and precision plots (ExperimentOTB)",
+    "vot": "VOT supervised: accuracy, robustness, EAO (vot-toolkit 0.9)",
+    "mot": "MOTChallenge: HOTA (TrackEval), CLEAR and identity metrics (motmetrics)",
+}
 #: Benchmarks a tracker can be run on (there is no multi-object tracker to run yet).
 RUNNABLE = ("got10k", "ope", "vot")
 
@@ -36,6 +42,7 @@ EPILOG = """examples:
   python -m videoanalyst.evaluate got10k --gt data/GOT-10k/val --results results/GOT-10k --exp siamfcpp_alexnet_got
   torchrun --standalone --nproc_per_node 2 -m videoanalyst.evaluate got10k --gt data/GOT-10k/val \\
       --results results/GOT-10k --exp siamfcpp_googlenet_got --device cuda
+  python -m videoanalyst.evaluate --list
 """
 
 
@@ -47,22 +54,40 @@ def _log(line: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.list:
+        print_listing("benchmarks", BENCHMARKS)
+        print_listing(f"experiments (--exp, on {', '.join(RUNNABLE)})", experiment_descriptions(training=False))
+        return 0
     _check(parser, args)
-    try:
-        with process_group(args.device) as shard:
-            if args.exp is not None:
-                _run_tracker(args, shard)
-                wait_for_all()
-            if shard.is_main:
-                _report(args)
-    except VideoAnalystError as error:
-        print(f"error: {error}", *getattr(error, "__notes__", ()), sep="\n  ", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "interrupted: the sequences finished so far are kept; run the same command again to go on", file=sys.stderr
-        )
-        return 130
+    return run_command(
+        lambda: _evaluate(args), "the sequences finished so far are kept; run the same command again to go on"
+    )
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """Check the names and paths (before the heavy imports), then run the tracker if asked, then score."""
+    if not args.gt.exists():
+        raise InputError(f"--gt: {args.gt}: no such data-set folder")
+    if args.exp is not None:
+        find_experiment(args.exp, training=False)
+        check_device_name(args.device, "--device")
+    elif not args.results.is_dir():
+        raise InputError(f"--results: {args.results}: no such results folder")
+
+    from videoanalyst.evaluators.shards import process_group, wait_for_all
+    from videoanalyst.experiments import load_experiment
+    from videoanalyst.models.device import pick_device
+
+    experiment = None
+    if args.exp is not None:
+        experiment = load_experiment(args.exp)  # checked before any process group is joined or file written
+        args.device = str(pick_device(args.device, "--device"))  # auto resolved; under torchrun cuda: the rank's GPU
+    with process_group(args.device) as shard:
+        if experiment is not None:
+            _run_tracker(args, experiment, shard)
+            wait_for_all()
+        if shard.is_main:
+            _report(args)
     return 0
 
 
@@ -73,13 +98,10 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("benchmark", choices=BENCHMARKS, help="protocol and result layout")
-    parser.add_argument(
-        "--gt", required=True, type=Path, metavar="DIR", help="data set: a split folder or one sequence folder"
-    )
-    parser.add_argument(
-        "--results", required=True, type=Path, metavar="DIR", help="results folder, one folder a tracker"
-    )
+    parser.add_argument("benchmark", nargs="?", choices=list(BENCHMARKS), help="protocol and result layout")
+    parser.add_argument("--gt", type=Path, metavar="DIR", help="data set: a split folder or one sequence folder")
+    parser.add_argument("--results", type=Path, metavar="DIR", help="results folder, one folder a tracker")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and the experiments, then exit")
     parser.add_argument(
         "--tracker", nargs="+", action="extend", metavar="NAME", help="tracker folders to score (default: all)"
     )
@@ -93,8 +115,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs=2,
         type=int,
         metavar=("LOW", "HIGH"),
-        help=f"vot: sequence lengths the EAO averages over (default: VOT2018's {VOT2018_EAO_INTERVAL[0]} "
-        f"{VOT2018_EAO_INTERVAL[1]})",
+        help="vot: sequence lengths the EAO averages over (default: VOT2018's)",
     )
     parser.add_argument(
         "--nan-gt",
@@ -104,13 +125,16 @@ def _parser() -> argparse.ArgumentParser:
     run = parser.add_argument_group("running a tracker first (got10k, ope, vot)")
     run.add_argument("--exp", help="experiment name in experiments/, or a YAML path: run its tracker over --gt")
     run.add_argument("--weights", metavar="FILE", help="weights file (default: the experiment's)")
-    run.add_argument("--device", help="cpu (default), cuda (under torchrun: cuda:LOCAL_RANK) or cuda:N")
+    run.add_argument(
+        "--device", help=f"{DEVICE_NAMES} (default cpu; auto: CUDA when there is a GPU; under torchrun cuda is "
+        "cuda:LOCAL_RANK)"
+    )
     run.add_argument("--name", metavar="TRACKER_NAME", help="folder of its results (default: the experiment's name)")
     run.add_argument(
         "--repetitions",
         type=int,
         metavar="N",
-        help=f"vot: runs a sequence, stopping after 3 identical ones (default: VOT2018's {VOT2018_REPETITIONS})",
+        help="vot: runs a sequence, stopping after 3 identical ones (default: VOT2018's)",
     )
     return parser
 
@@ -118,6 +142,10 @@ def _parser() -> argparse.ArgumentParser:
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse option combinations that cannot apply, before anything runs; fill in the defaults that depend on
     others."""
+    missing = [name for name, value in (("benchmark", args.benchmark), ("--gt", args.gt), ("--results", args.results))
+               if value is None]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)} (or --list)")
     if args.exp is None:
         given = [f"--{key}" for key in ("weights", "device", "name", "repetitions") if getattr(args, key) is not None]
         if given:
@@ -138,17 +166,16 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.name is not None and (Path(args.name).name != args.name or args.name in (".", "..")):
         parser.error(f"--name: expected a folder name, got {args.name!r}")
     args.device = args.device or "cpu"
-    try:
-        torch.device(args.device)
-    except RuntimeError:
-        parser.error(f"--device: expected cpu, cuda or cuda:N, got {args.device!r}")
     args.json = args.json or args.results / f"{args.benchmark}_report.json"
     args.plots = args.plots or args.results / "plots"
 
 
-def _run_tracker(args: argparse.Namespace, shard: Shard) -> None:
+def _run_tracker(args: argparse.Namespace, experiment: Experiment, shard: Shard) -> None:
     """Run the experiment's tracker over this process's share of the data set, resuming."""
-    experiment = load_experiment(args.exp)
+    from videoanalyst.evaluators.run_tracker import read_sot_sequences, run_sot_dataset, run_vot_dataset
+    from videoanalyst.evaluators.vot import VOT2018_REPETITIONS
+    from videoanalyst.trackers.one_target import OneTarget
+
     name = args.name or experiment.name
 
     def make_tracker() -> OneTarget:
@@ -171,7 +198,10 @@ def _run_tracker(args: argparse.Namespace, shard: Shard) -> None:
 
 def _report(args: argparse.Namespace) -> None:
     """Score the trackers, print the table, write the JSON and the plots."""
-    trackers = args.tracker or _tracker_names(args.results, args.plots)
+    from videoanalyst.evaluators import evaluate_got10k, evaluate_mot, evaluate_ope, evaluate_vot
+    from videoanalyst.evaluators.vot import VOT2018_EAO_INTERVAL
+
+    trackers = _trackers(args.results, args.plots, args.tracker)
     if args.benchmark == "got10k":
         report = evaluate_got10k(args.gt, args.results, trackers)
     elif args.benchmark == "ope":
@@ -192,18 +222,23 @@ def _report(args: argparse.Namespace) -> None:
     print(written)
 
 
-def _tracker_names(results: Path, plots: Path) -> list[str]:
-    """Every tracker folder in `results`, by name: its sub-folders but the plots folder written there.
+def _trackers(results: Path, plots: Path, named: list[str] | None) -> list[str]:
+    """The trackers to score: those `named`, else every tracker folder in `results`, by name (its sub-folders but
+    the plots folder written there).
 
     Raises:
-        InputError: naming the folder when it is missing or holds no tracker folder.
+        InputError: naming the folder when it is missing, holds no tracker folder or not a named one (listing the
+            trackers there).
     """
     if not results.is_dir():
         raise InputError(f"{results}: no such results folder")
     names = sorted(f.name for f in results.iterdir() if f.is_dir() and f.resolve() != plots.resolve())
     if not names:
         raise InputError(f"{results}: no tracker folders in the results folder (expected one folder a tracker)")
-    return names
+    for name in named or ():
+        if name not in names:
+            raise InputError(f"{results}: no results of tracker {name!r}; there are: {', '.join(names)}")
+    return named or names
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ used when the official file is absent).
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,21 +17,29 @@ from typing import Any
 import torch
 
 from videoanalyst.errors import ConfigError
+from videoanalyst.experiment_files import EXPERIMENTS_DIR as EXPERIMENTS_DIR  # re-exported: where names are found
+from videoanalyst.experiment_files import find_experiment
 from videoanalyst.models.siamfcpp.checkpoint import load_checkpoint
 from videoanalyst.models.siamfcpp.network import SiamFCpp, siamfcpp_alexnet, siamfcpp_googlenet
 from videoanalyst.models.weights import WeightsFile, find_weights, md5_in_name, user_weights, verify_md5
-from videoanalyst.pipeline.config import check_arguments, read_yaml_mapping
+from videoanalyst.pipeline.config import (
+    check_arguments,
+    constructor_parameters,
+    parse_overrides,
+    read_yaml_mapping,
+    suggest,
+)
 from videoanalyst.trackers.siamfcpp_tracker import SiamFCppTracker
 
 #: `model.type` -> the builder it calls.
 MODEL_BUILDERS = {"siamfcpp_alexnet": siamfcpp_alexnet, "siamfcpp_googlenet": siamfcpp_googlenet}
 
-#: Where `--exp NAME` is looked up after the current directory's `experiments/`: the repository's own.
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[1] / "experiments"
 #: Weights shipped inside the package (the demo weights).
 PACKAGED_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 _BLOCKS = ("model", "tracker", "weights")
+#: `SiamFCppTracker` arguments the experiment does not set: the loaded network and the device.
+_TRACKER_INJECTED = ("network", "device")
 
 
 @dataclass(frozen=True)
@@ -76,29 +85,20 @@ class Experiment:
         if notice and not quiet:
             print(notice, file=sys.stderr)
         network = self.build_network()
-        load_checkpoint(network, path, model_name=f"{self.model_type} ({self.name})")
+        model_name = self.model_type if self.name == self.model_type else f"{self.model_type} ({self.name})"
+        load_checkpoint(network, path, model_name=model_name)
         network = network.eval().to(device)
         return SiamFCppTracker(network, device=device, **self.tracker_kwargs), path
 
 
-def find_experiment(name_or_path: str | Path) -> Path:
-    """An experiment file: a path, else `experiments/NAME.yaml` here, else in the repository's `experiments/`."""
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
-        if not candidate.is_file():
-            raise ConfigError(f"{candidate}: no such experiment file")
-        return candidate
-    for folder in (Path("experiments"), EXPERIMENTS_DIR):
-        path = folder / f"{name_or_path}.yaml"
-        if path.is_file():
-            return path
-    known = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
-    raise ConfigError(f"unknown experiment {str(name_or_path)!r}; known: {', '.join(known) or '(none)'}")
+def load_experiment(name_or_path: str | Path, overrides: list[str] | Mapping[str, Any] = ()) -> Experiment:
+    """Read and check an experiment file; every error names the file and the key.
 
-
-def load_experiment(name_or_path: str | Path) -> Experiment:
-    """Read and check an experiment file; every error names the file and the key."""
-    path = find_experiment(name_or_path)
+    Args:
+        overrides: settings changed from the file, ``BLOCK.KEY=value`` items (``tracker.exact=true``; values read
+            as YAML) or a mapping {"tracker.exact": True}; an unknown one is refused, naming the command line.
+    """
+    path = find_experiment(name_or_path, training=False)
     raw = read_yaml_mapping(path, "experiment", f"a mapping with keys {', '.join(_BLOCKS)}")
     for key in raw:
         if key not in _BLOCKS:
@@ -107,18 +107,45 @@ def load_experiment(name_or_path: str | Path) -> Experiment:
     for key, block in blocks.items():
         if not isinstance(block, dict):
             raise ConfigError(f"{path}: {key}: expected a mapping, got {block!r}")
+    changed = _apply_overrides(blocks, parse_overrides(overrides, "command line"))
     model = dict(blocks["model"])
     model_type = model.pop("type", None)
     if model_type not in MODEL_BUILDERS:
         raise ConfigError(f"{path}: model.type: expected one of {', '.join(MODEL_BUILDERS)}, got {model_type!r}")
+    _check_override_keys(changed, {
+        "model": ["type", *constructor_parameters(MODEL_BUILDERS[model_type])],
+        "tracker": [name for name in constructor_parameters(SiamFCppTracker) if name not in _TRACKER_INJECTED],
+        "weights": ["demo", *constructor_parameters(WeightsFile)],
+    })
     model = check_arguments(MODEL_BUILDERS[model_type], model, f"{path}: model", model_type)
     tracker = check_arguments(
-        SiamFCppTracker, blocks["tracker"], f"{path}: tracker", "SiamFCppTracker", injected=("network", "device")
+        SiamFCppTracker, blocks["tracker"], f"{path}: tracker", "SiamFCppTracker", injected=_TRACKER_INJECTED
     )
     weights = dict(blocks["weights"])
     demo = weights.pop("demo", None)
     weights = check_arguments(WeightsFile, weights, f"{path}: weights", "weights")
     return Experiment(path.stem, path, model_type, model, tracker, WeightsFile(**weights), demo)
+
+
+def _apply_overrides(blocks: dict[str, dict[str, Any]], overrides: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """Set each ``BLOCK.KEY`` override in `blocks` (copied, not the file's mappings); the (block, key) pairs set."""
+    changed = []
+    for dotted, value in overrides:
+        block, _, key = dotted.partition(".")
+        if block not in _BLOCKS or not key or "." in key:
+            raise ConfigError(f"command line: {dotted!r}: expected BLOCK.KEY=value with BLOCK one of "
+                              f"{', '.join(_BLOCKS)}{suggest(block, list(_BLOCKS))}")
+        blocks[block] = {**blocks[block], key: value}
+        changed.append((block, key))
+    return changed
+
+
+def _check_override_keys(changed: list[tuple[str, str]], allowed: dict[str, list[str]]) -> None:
+    """Refuse an override of a setting the block does not have, naming the command line (not the file)."""
+    for block, key in changed:
+        if key not in allowed[block]:
+            raise ConfigError(f"command line: {block}.{key}: {block} has no setting {key!r}"
+                              f"{suggest(key, allowed[block])}; allowed: {', '.join(allowed[block])}")
 
 
 def demo_weights(name: str) -> Path:

@@ -14,13 +14,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from videoanalyst.errors import VideoAnalystError
-from videoanalyst.experiments import find_experiment
-from videoanalyst.training.checkpoints import FINAL_NAME, LOG_NAME
-from videoanalyst.training.config import load_train_config, parse_overrides
-from videoanalyst.training.reid_config import is_reid_experiment, load_reid_train_config
-from videoanalyst.training.reid_trainer import train_reid
-from videoanalyst.training.trainer import train
+from videoanalyst.cli import run_command
+from videoanalyst.experiment_files import find_experiment
+from videoanalyst.models.device import DEVICE_NAMES, check_device_name
+from videoanalyst.pipeline.config import parse_overrides
 
 EPILOG = """examples:
   python -m videoanalyst.train --exp siamfcpp_alexnet_synthetic_train
@@ -46,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="GOT-10k split or sequence folder (sets data=; default: the experiment's)")
     parser.add_argument("--output", help="output folder (default: runs/train/EXP)")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt at its step")
-    parser.add_argument("--device", help="cpu, cuda or cuda:N (sets device=)")
+    parser.add_argument("--device", help=f"{DEVICE_NAMES} (sets device=; auto: CUDA when there is a GPU)")
     parser.add_argument(
         "--stop-at",
         type=int,
@@ -58,24 +55,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.stop_at is not None and args.stop_at < 1:
         parser.error(f"--stop-at: expected an iteration >= 1, got {args.stop_at}")
-    output = Path(args.output) if args.output else None
-    try:
-        path = find_experiment(args.exp)
-        overrides = parse_overrides(args.overrides)
-        overrides.update(
-            {key: value for key, value in (("data", args.data), ("device", args.device)) if value is not None}
-        )
-        load, run = (load_reid_train_config, train_reid) if is_reid_experiment(path) else (load_train_config, train)
-        config = load(path, overrides)
-        output = output or Path("runs") / "train" / path.stem
-        step = run(config, output, resume=args.resume, stop_at=args.stop_at, progress=not args.no_progress)
-    except VideoAnalystError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        kept = f"the last checkpoint in {output} is kept; continue with --resume" if output else "nothing written"
-        print(f"interrupted: {kept}", file=sys.stderr)
-        return 130
+    output = Path(args.output) if args.output else Path("runs") / "train" / Path(args.exp).stem
+    return run_command(
+        lambda: _train(args, output), f"the last checkpoint in {output}, if any, is kept; continue with --resume"
+    )
+
+
+def _train(args: argparse.Namespace, output: Path) -> int:
+    """Check the names (before the heavy imports), load and check the experiment, train."""
+    path = find_experiment(args.exp, training=True)
+    overrides = dict(parse_overrides(args.overrides, "command line"))
+    overrides.update({key: value for key, value in (("data", args.data), ("device", args.device)) if value is not None})
+    if "device" in overrides:
+        check_device_name(overrides["device"], "--device" if args.device is not None else "command line: device")
+
+    from videoanalyst.training.checkpoints import FINAL_NAME, LOG_NAME
+    from videoanalyst.training.config import load_train_config
+    from videoanalyst.training.reid_config import is_reid_experiment, load_reid_train_config
+    from videoanalyst.training.reid_trainer import train_reid
+    from videoanalyst.training.trainer import train
+
+    load, run = (load_reid_train_config, train_reid) if is_reid_experiment(path) else (load_train_config, train)
+    config = load(path, overrides)
+    step = run(config, output, resume=args.resume, stop_at=args.stop_at, progress=not args.no_progress)
     if step < config.total_iterations:
         print(f"stopped at iteration {step} of {config.total_iterations}; continue with --resume --output {output}")
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 import torch
 
@@ -89,7 +90,7 @@ def test_a_checkpoint_with_infinite_values_is_refused_naming_the_tensor(tmp_path
 def test_corrupt_and_missing_files_name_the_file(tmp_path):
     broken = tmp_path / "broken.pkl"
     broken.write_bytes(b"\x80\x02not a checkpoint")
-    with pytest.raises(InputError, match="broken.pkl: not a readable PyTorch checkpoint"):
+    with pytest.raises(InputError, match="broken.pkl: not a PyTorch checkpoint, or a damaged one"):
         load_checkpoint(siamfcpp_alexnet(), broken)
     with pytest.raises(InputError, match="absent.pkl: no such checkpoint file"):
         load_checkpoint(siamfcpp_alexnet(), tmp_path / "absent.pkl")
@@ -105,9 +106,21 @@ def test_code_in_a_checkpoint_is_refused(tmp_path):
 
     path = tmp_path / "evil.pkl"
     with open(path, "wb") as handle:
-        pickle.dump({"model_state_dict": Payload()}, handle)
-    with pytest.raises(InputError, match="evil.pkl: not a readable PyTorch checkpoint"):
+        pickle.dump({"model_state_dict": Payload()}, handle, protocol=2)  # torch.save's protocol
+    with pytest.raises(InputError, match="evil.pkl: not a checkpoint of tensors alone: it holds the Python object "
+                       "print") as refused:
         load_checkpoint(siamfcpp_alexnet(), path)
+    assert "weights_only" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_random_bytes_are_no_checkpoint_and_the_message_never_suggests_weights_only_false(tmp_path):
+    """torch's own message advises loading with weights_only=False, which would run the file's code: never repeat
+    it; say the file is not a checkpoint, in one line."""
+    path = tmp_path / "random.pkl"
+    path.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(InputError, match="random.pkl: not a PyTorch checkpoint, or a damaged one") as refused:
+        load_checkpoint(siamfcpp_alexnet(), path)
+    assert "weights_only" not in str(refused.value) and "\n" not in str(refused.value)
 
 
 def test_key_mapping_round_trips_and_covers_every_renamed_part():

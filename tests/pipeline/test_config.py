@@ -2,7 +2,7 @@ import textwrap
 
 import pytest
 
-from videoanalyst.errors import ConfigError
+from videoanalyst.errors import ConfigError, VideoAnalystError
 from videoanalyst.pipeline.build import build_pipeline, run_pipeline
 from videoanalyst.pipeline.config import load_pipeline
 
@@ -132,3 +132,25 @@ def test_values_are_coerced_inside_optional_and_containers():
     assert check_value([1, 2], tuple[float, float], "range") == (1.0, 2.0)
     assert all(isinstance(v, float) for v in check_value([1, 2], tuple[float, float], "range"))
     assert check_value([1, 2.5], list[float] | None, "xs") == [1.0, 2.5]
+
+
+def test_the_run_device_is_checked_and_auto_resolved_when_loaded(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    raw = {"source": dict(SOURCE)}
+    assert load_pipeline(raw, {"device": "auto"}).settings.device == "cpu"
+    with pytest.raises(ConfigError, match=r"^mine: device: 'cuda' asks for a CUDA GPU, but torch sees none"):
+        load_pipeline(raw, {"device": "cuda"}, label="mine")
+    with pytest.raises(ConfigError, match=r"^<pipeline dict>: device: expected a device, auto, cpu, cuda or cuda:N"):
+        load_pipeline(raw, {"device": "gpu"})
+
+
+def test_no_profile_when_set_up_fails_before_any_frame(tmp_path, capsys):
+    raw = {"source": {"type": "conftest:CountingSource", "lengths": {"a": 3}},
+           "sinks": [{"type": "json_lines"}], "output": str(tmp_path / "out"),
+           "profile_json": str(tmp_path / "profile.json"), "progress": False,
+           "stages": [{"type": "public_detections", "path": str(tmp_path / "absent.txt")}]}
+    with pytest.raises(VideoAnalystError, match="absent.txt"):
+        run_pipeline(raw)
+    assert capsys.readouterr().out == "" and not (tmp_path / "profile.json").exists()

@@ -75,3 +75,23 @@ def test_no_initial_box_is_one_clear_error(weights):
     stage.reset(StreamInfo("clip", 64, 48))
     with pytest.raises(InputError, match="stream 'clip', frame 0: siamfcpp needs initial boxes: set `init`"):
         stage.process(FramePacket("clip", 0, 0.0, np.zeros((48, 64, 3), np.uint8)))
+
+
+def test_a_network_giving_nan_stops_the_run_naming_the_stream_and_frame(tmp_path, weights, monkeypatch):
+    """NaN weights (as a broken file gives, and the loader's finite check cannot see once a network overflows)
+    make NaN boxes: the run stops at the first one instead of writing `nan` rows."""
+    from videoanalyst.experiments import Experiment
+
+    build = Experiment.build_tracker
+
+    def nan_network(self, *args, **kwargs):
+        tracker, path = build(self, *args, **kwargs)
+        with torch.no_grad():
+            for parameter in tracker.network.parameters():
+                parameter.fill_(float("nan"))
+        return tracker, path
+
+    monkeypatch.setattr(Experiment, "build_tracker", nan_network)
+    with pytest.raises(InputError, match=r"stream 'synthetic-000', frame 1: siamfcpp: the network produced "
+                                         r"non-finite boxes or scores with the weights .*random\.pt; check"):
+        run_pipeline(_pipeline(weights, tmp_path, init=[[40, 30, 30, 40]]), print_profile=False)

@@ -96,7 +96,7 @@ class Tracktor(Associator):
         if warp_mode not in get_args(WarpMode) or not 0 < align_scale <= 1:
             raise ConfigError(f"tracktor: warp_mode must be one of {get_args(WarpMode)} and align_scale in (0, 1], "
                               f"got {warp_mode!r} and {align_scale}")
-        self.device = pick_device(device, "tracktor")
+        self.device = pick_device(device, "tracktor: device")
         self.model = build_faster_rcnn(detector_weights, num_classes=num_classes, min_size=min_size,
                                        max_size=max_size).to(self.device)
         self.reid = None if reid_weights is None else build_reid(

@@ -53,7 +53,7 @@ class FasterRcnn(Stage):
         self.class_ids = None if classes is None else np.asarray(coco_class_ids(classes), dtype=np.int64)
         self.score_threshold = score_threshold
         self.every = every
-        self.device = pick_device(device, "faster_rcnn")
+        self.device = pick_device(device, "faster_rcnn: device")
         self.model = build_faster_rcnn(weights, min_size=min_size, max_size=max_size).to(self.device)
         # the network drops boxes at or below its own threshold (0.05) before NMS: make it ours, so lower ones pass
         self.model.roi_heads.score_thresh = score_threshold

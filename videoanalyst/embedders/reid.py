@@ -49,7 +49,7 @@ class Reid(Stage):
                               f"{crop_width}, {max_batch}")
         if weights is None:
             print("warning: reid: no weights given; random weights give meaningless embeddings", file=sys.stderr)
-        self.device = pick_device(device, "reid")
+        self.device = pick_device(device, "reid: device")
         self.network: ReidNet = build_reid(
             weights, embedding_dim=embedding_dim, backbone=backbone, crop_size=(crop_height, crop_width)
         ).to(self.device)

@@ -22,17 +22,19 @@ def build_pipeline(config: PipelineConfig) -> Pipeline:
         batch_size=settings.batch_size,
         device=settings.device,
         progress=settings.progress,
+        progress_interval=settings.progress_interval,
         output_dir=settings.output,
     )
 
 
 def run_pipeline(pipeline: str | Path | Mapping[str, Any], overrides: list[str] | Mapping[str, Any] = (),
-                 *, print_profile: bool = True) -> RunReport:
+                 *, print_profile: bool = True, label: str | None = None) -> RunReport:
     """Load, check, build and run a pipeline file (or dict); print the per-stage profile; return the report.
 
-    Example: ``run_pipeline("pipelines/oracle_mot.yaml", {"output": "runs/demo"})``.
+    `label` names the pipeline in messages (as `load_pipeline`). Example:
+    ``run_pipeline("pipelines/oracle_mot.yaml", {"output": "runs/demo"})``.
     """
-    config = load_pipeline(pipeline, overrides)
+    config = load_pipeline(pipeline, overrides, label)
     runner = build_pipeline(config)
     try:
         report = runner.run()
@@ -43,7 +45,10 @@ def run_pipeline(pipeline: str | Path | Mapping[str, Any], overrides: list[str] 
 
 
 def _finish_report(report: RunReport, config: PipelineConfig, print_profile: bool) -> None:
-    """Print the profile table and write its JSON when the pipeline asks for it; also after a failed run."""
+    """Print the profile table and write its JSON when the pipeline asks for it; also after a failed run, but not
+    when no frame went through (the set-up failed): a table of zeros says nothing."""
+    if not any(report.frames.values()):
+        return
     if print_profile:
         print(report.profiler.table())
     if config.settings.profile_json:

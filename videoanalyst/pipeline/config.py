@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from videoanalyst.errors import ConfigError, VideoAnalystError
+from videoanalyst.models.device import pick_device
 from videoanalyst.pipeline.registry import Role, UnknownTypeError, resolve
 
 
@@ -32,9 +33,12 @@ class RunSettings:
         output: folder the sinks write into.
         max_streams: streams processed at once, interleaved frame by frame (1: one after another).
         batch_size: frames of a stream handed to each stage per call.
-        device: where frames are uploaded once after decoding (e.g. "cuda"); None keeps them on the host.
+        device: where frames are uploaded once after decoding: "cuda", "cuda:N", "cpu" (a tensor on the host), "auto"
+            (CUDA when there is a GPU, else the CPU); None keeps them as arrays on the host.
         profile_json: write the per-stage profile there as JSON; None: print it only.
-        progress: show a progress bar.
+        progress: show progress on stderr: a bar on a terminal, else a line every `progress_interval` seconds.
+        progress_interval: seconds between two progress lines where stderr is not a terminal (CI logs, nohup, a
+            pipe); 0: a line after every batch.
     """
 
     output: str = "runs/output"
@@ -43,6 +47,7 @@ class RunSettings:
     device: str | None = None
     profile_json: str | None = None
     progress: bool = True
+    progress_interval: float = 30.0
 
 
 @dataclasses.dataclass
@@ -77,17 +82,21 @@ _BLOCK_KEYS = ("source", "stages", "sinks")
 
 
 def load_pipeline(
-    path: str | Path | Mapping[str, Any], overrides: list[str] | Mapping[str, Any] = ()
+    path: str | Path | Mapping[str, Any], overrides: list[str] | Mapping[str, Any] = (), label: str | None = None
 ) -> PipelineConfig:
     """Read a pipeline file (or a dict), apply `key.path=value` overrides and check it all.
+
+    Args:
+        label: what messages name the pipeline by (default: the file, or ``<pipeline dict>``); a command that
+            builds its pipeline names itself.
 
     Raises:
         ConfigError: naming the file, the key and what is allowed.
     """
     if isinstance(path, Mapping):
-        raw, label = copy.deepcopy(dict(path)), "<pipeline dict>"
+        raw, label = copy.deepcopy(dict(path)), label or "<pipeline dict>"
     else:
-        label = str(path)
+        label = label or str(path)
         raw = read_yaml_mapping(Path(path), "pipeline", f"a mapping with keys {', '.join(_BLOCK_KEYS)}")
     for key, value in parse_overrides(overrides, label):
         _set_dotted(raw, key, value, label)
@@ -110,6 +119,17 @@ def read_yaml_mapping(path: Path, kind: str, expected: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected {expected}, got {type(raw).__name__}")
     return raw
+
+
+def yaml_description(path: Path) -> str:
+    """The comment a YAML file starts with, as one line of text (what `--list` shows); empty without one."""
+    lines = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                break
+            lines.append(line.lstrip("#").strip())
+    return " ".join(line for line in lines if line)
 
 
 def parse_overrides(overrides: list[str] | Mapping[str, Any], label: str) -> list[tuple[str, Any]]:
@@ -170,7 +190,7 @@ def _check_pipeline(raw: dict[str, Any], label: str) -> PipelineConfig:
     setting_names = [f.name for f in dataclasses.fields(RunSettings)]
     for key in raw:
         if key not in _BLOCK_KEYS and key not in setting_names:
-            raise ConfigError(f"{label}: unknown key {key!r}{_suggest(key, [*_BLOCK_KEYS, *setting_names])}; "
+            raise ConfigError(f"{label}: unknown key {key!r}{suggest(key, [*_BLOCK_KEYS, *setting_names])}; "
                               f"allowed: {', '.join([*_BLOCK_KEYS, *setting_names])}")
     if "source" not in raw:
         raise ConfigError(f"{label}: missing key 'source' (a block such as {{type: video, path: clip.mp4}})")
@@ -180,6 +200,8 @@ def _check_pipeline(raw: dict[str, Any], label: str) -> PipelineConfig:
     for key in ("max_streams", "batch_size"):
         if getattr(settings, key) < 1:
             raise ConfigError(f"{label}: {key}: expected an int >= 1, got {getattr(settings, key)}")
+    if settings.device is not None:
+        settings.device = str(pick_device(settings.device, f"{label}: device"))
     return PipelineConfig(
         source=_check_block("source", raw["source"], f"{label}: source"),
         stages=[
@@ -215,7 +237,19 @@ def _check_block(role: Role, block: Any, where: str) -> ComponentSpec:
         if name not in constructor_parameters(cls):
             raise ConfigError(f"{where}.type: {type_name} cannot be a {role}: its constructor takes no {name!r}")
     kwargs = check_arguments(cls, kwargs, where, str(type_name), injected)
+    _check_device(cls, kwargs, where)
     return ComponentSpec(type_name=str(type_name), cls=cls, kwargs=kwargs, where=where)
+
+
+def _check_device(cls: type, kwargs: dict[str, Any], where: str) -> None:
+    """A block's `device` (set, or its constructor's default) checked now, as the run's: a GPU that is not there
+    stops the run before any file is opened or frame read, not when the stage is built."""
+    parameter = constructor_parameters(cls).get("device")
+    if parameter is None:
+        return
+    device = kwargs.get("device", parameter.default)
+    if isinstance(device, str):
+        pick_device(device, f"{where}.device")
 
 
 def check_arguments(
@@ -227,7 +261,7 @@ def check_arguments(
     allowed = [name for name in parameters if name not in injected]
     for key in kwargs:
         if key not in allowed:
-            raise ConfigError(f"{where}: {label} has no setting {key!r}{_suggest(key, allowed)}; "
+            raise ConfigError(f"{where}: {label} has no setting {key!r}{suggest(key, allowed)}; "
                               f"allowed: {', '.join(allowed) or '(none)'}")
     hints = _type_hints(cls)
     checked = dict(kwargs)
@@ -314,7 +348,8 @@ def _describe(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def _suggest(key: str, allowed: list[str]) -> str:
+def suggest(key: str, allowed: list[str]) -> str:
+    """` (did you mean 'X'?)` for the allowed name closest to `key`, or nothing."""
     close = difflib.get_close_matches(key, allowed, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -5,7 +5,9 @@ A `type` may also be a dotted path `package.module:ClassName`, so users run thei
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from typing import Literal
 
 Role = Literal["source", "stage", "sink"]
@@ -41,6 +43,10 @@ REGISTRY: dict[Role, dict[str, str]] = {
 }
 
 
+#: The folder holding the `videoanalyst` package, where the registered modules' files are.
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
 class UnknownTypeError(LookupError):
     """`type` names nothing registered for the role and is no importable `module:Class` path."""
 
@@ -55,3 +61,18 @@ def resolve(role: Role, name: str) -> type:
         return getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as error:
         raise UnknownTypeError(f"{role} type {name!r}: cannot import {module_name}:{class_name} ({error})") from None
+
+
+def descriptions(role: Role) -> dict[str, str]:
+    """{type: the first paragraph of its class's docstring} for every registered type of `role`, for `--list`; read from
+    the source files, without importing them (and torch with them)."""
+    return {name: _docstring_line(REGISTRY[role][name]) for name in sorted(REGISTRY[role])}
+
+
+def _docstring_line(target: str) -> str:
+    module_name, _, class_name = target.partition(":")
+    path = _SOURCE_ROOT / f"{module_name.replace('.', '/')}.py"
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            return " ".join((ast.get_docstring(node) or "").split("\n\n")[0].split())
+    return ""

@@ -7,6 +7,7 @@ through one batched forward per round.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,8 @@ class SiamFCpp(Stage):
         weights: a weights file to use instead of the experiment's (official `.pkl` or ours).
         init: initial boxes, one `[x, y, w, h]` per target, for every stream; None: from the ground truth.
         device: where crops and network run (`cpu`, `cuda`, `cuda:1`; `auto`: CUDA when there is a GPU).
+        experiment_overrides: experiment settings changed from the file, by ``BLOCK.KEY``: ``{tracker.exact: true}``
+            runs the exact mode without a copy of the file.
     """
 
     shares_streams = True
@@ -44,9 +47,12 @@ class SiamFCpp(Stage):
         weights: str | None = None,
         init: list[list[float]] | None = None,
         device: str = "cpu",
+        experiment_overrides: dict[str, Any] | None = None,
     ) -> None:
-        self.device = pick_device(device, "siamfcpp")
-        self.tracker, self.weights_path = load_experiment(experiment).build_tracker(weights, self.device)
+        self.device = pick_device(device, "siamfcpp: device")
+        self.tracker, self.weights_path = load_experiment(experiment, experiment_overrides or {}).build_tracker(
+            weights, self.device
+        )
         self.init = None if init is None else np.asarray(init, dtype=np.float32).reshape(-1, 4)
         self._batches: dict[str, TargetBatch] = {}
         self._ids: dict[str, np.ndarray] = {}
@@ -78,7 +84,19 @@ class SiamFCpp(Stage):
             )
             for packet in tracked:
                 batch = self._batches[packet.stream_id]
-                self._attach(packet, batch.xywh(), batch.scores)
+                xywh = batch.xywh()
+                self._check_finite(packet, xywh, batch.scores)
+                self._attach(packet, xywh, batch.scores)
+
+    def _check_finite(self, packet: FramePacket, xywh: np.ndarray, scores: np.ndarray) -> None:
+        """Stop at the first non-finite box or score: broken weights (or weights for another input scaling) give
+        NaN, which would otherwise be written as result rows."""
+        if not (np.isfinite(xywh).all() and np.isfinite(scores).all()):
+            raise InputError(
+                f"stream {packet.stream_id!r}, frame {packet.frame_index}: siamfcpp: the network produced non-finite "
+                f"boxes or scores with the weights {self.weights_path}; check that they are trained weights of this "
+                f"experiment's network"
+            )
 
     def _start(self, packet: FramePacket) -> None:
         boxes, ids = self._initial_boxes(packet)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from videoanalyst.errors import ConfigError
+from videoanalyst.models.device import check_device_name
 from videoanalyst.models.siamfcpp.network import EXEMPLAR_SIZE
 from videoanalyst.pipeline.config import check_arguments, check_value, read_yaml_mapping
 from videoanalyst.pipeline.config import parse_overrides as parse_key_values
@@ -81,7 +82,7 @@ class TrainConfig:
         num_workers: data-loading processes; 0 loads in the training process. Every pair is drawn from its own
             seed, so results do not depend on this.
         seed: seeds the network's initialisation and every pair (pair i of the run draws from (seed, i)).
-        device: where the network trains: "cpu", "cuda" or "cuda:N".
+        device: where the network trains: "auto" (CUDA when there is a GPU), "cpu", "cuda" or "cuda:N".
         checkpoint_every: iterations between checkpoints (one also at the end).
         log_every: iterations between rows of the loss log and progress-bar updates.
     """
@@ -125,6 +126,7 @@ class TrainConfig:
     log_every: int = 10
 
     def __post_init__(self) -> None:
+        check_device_name(self.device, "device")
         at_least_one = ("synthetic_sequences", "batch_size", "num_epochs", "checkpoint_every", "log_every")
         at_least_zero = (
             "max_frame_gap",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from videoanalyst.errors import ConfigError
+from videoanalyst.models.device import check_device_name
 from videoanalyst.models.reid import Backbone
 from videoanalyst.pipeline.config import check_arguments, read_yaml_mapping
 from videoanalyst.training.config import TrainConfig, _require
@@ -54,7 +55,7 @@ class ReidTrainConfig:
         num_workers: batch-making processes; 0 makes them in the training process. Batch i is drawn from (seed,
             i), so results do not depend on this.
         seed: seeds the network's initialisation and every batch.
-        device: where the network trains: "cpu", "cuda" or "cuda:N".
+        device: where the network trains: "auto" (CUDA when there is a GPU), "cpu", "cuda" or "cuda:N".
         checkpoint_every: iterations between checkpoints (one also at the end).
         log_every: iterations between rows of the loss log and progress-bar updates.
     """
@@ -91,6 +92,7 @@ class ReidTrainConfig:
     log_every: int = 10
 
     def __post_init__(self) -> None:
+        check_device_name(self.device, "device")
         at_least_one = ("embedding_dim", "crop_height", "crop_width", "synthetic_sequences", "crops_per_identity",
                         "total_iterations", "checkpoint_every", "log_every")
         for name in at_least_one:

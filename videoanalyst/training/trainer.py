@@ -122,7 +122,7 @@ def _run(
 
 def training_device(name: str) -> torch.device:
     """The device a training config names (as `pick_device` reads it), with cuDNN autotuning on for CUDA."""
-    device = pick_device(name, "training")
+    device = pick_device(name, "training: device")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     return device

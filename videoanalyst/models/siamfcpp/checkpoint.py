@@ -8,6 +8,7 @@ The layouts are in shared/reference/alexnet_keys.txt and googlenet_keys.txt.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -69,16 +70,30 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise InputError(f"{path}: no such checkpoint file")
     try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of foreign files before refusing them
+            warnings.simplefilter("ignore", UserWarning)
+            raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises pickle, zip and runtime errors for damaged or foreign files
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(f"{path}: not a readable PyTorch checkpoint ({first_line})") from None
+        raise InputError(f"{path}: {load_error_reason(error)}") from None
     for wrapper in ("model_state_dict", "state_dict", "model", "network"):  # video_analyst, common, ours
         if isinstance(raw, Mapping) and isinstance(raw.get(wrapper), Mapping):
             raw = raw[wrapper]
     if not isinstance(raw, Mapping) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
         raise InputError(f"{path}: expected a state dict (names -> tensors), found {type(raw).__name__}")
     return {official_to_ours(key.removeprefix("module.")): value for key, value in raw.items()}
+
+
+def load_error_reason(error: Exception) -> str:
+    """Why torch could not read a file, without torch's advice to load it with ``weights_only=False`` (which runs
+    whatever code the file holds)."""
+    detail = str(error).partition("WeightsUnpickler error:")[2] or str(error)
+    lines = [line.strip() for line in detail.splitlines() if line.strip() and "weights_only" not in line]
+    reason = lines[0] if lines else type(error).__name__
+    if reason.startswith("Unsupported global: GLOBAL "):
+        name = reason.removeprefix("Unsupported global: GLOBAL ").split()[0]
+        return (f"not a checkpoint of tensors alone: it holds the Python object {name}; a weights file is a state "
+                "dict, saved by `torch.save(model.state_dict(), file)`")
+    return f"not a PyTorch checkpoint, or a damaged one ({reason})"
 
 
 def load_checkpoint(model: nn.Module, path: str | Path, model_name: str = "the model") -> None:
