@@ -181,6 +181,23 @@ def test_a_tracker_box_of_other_than_4_values_is_refused(got10k):
         track_sequence(Wrong(), sequences[0])
 
 
+def test_a_non_finite_box_stops_the_run_naming_the_frame(got10k, tmp_path):
+    """Weights that overflow give NaN boxes: the run stops at the frame, and no result file with NaN rows is
+    written."""
+    _, sequences, _ = got10k
+
+    class Overflowing:
+        def initialize(self, image, box):
+            pass
+
+        def track(self, image):
+            return [np.nan, 2.0, 3.0, 4.0]
+
+    with pytest.raises(InputError, match=rf"{sequences[0].name}: frame 2: the tracker returned the non-finite box"):
+        run_sot_dataset(Overflowing, sequences[:1], tmp_path / "T", "got10k", progress=False)
+    assert not list(tmp_path.rglob("*.txt"))
+
+
 def test_vot_runs_only_this_processes_sequences(tmp_path):
     root = tmp_path / "sequences"
     folders = export_dataset("vot", root, CONFIG, num_sequences=3)

@@ -49,6 +49,7 @@ def test_a_valid_file_is_checked_and_built(tmp_path):
         ("outptu: runs/x", r"unknown key 'outptu' \(did you mean 'output'\?\)"),
         ("max_streams: two", r"max_streams: expected int, got 'two'"),
         ("batch_size: 0", r"batch_size: expected an int >= 1, got 0"),
+        ("progress_interval: -1", r"progress_interval: expected seconds >= 0, got -1"),
     ],
 )
 def test_every_mistake_names_the_file_the_key_and_what_is_allowed(tmp_path, text, expected):

@@ -109,3 +109,14 @@ def test_init_weights_of_another_model_are_refused(tmp_path):
         train(_config(init_weights=str(tmp_path / "other.pt")), tmp_path / "out", progress=False)
     with pytest.raises(InputError, match=r"absent.pt: no such weights file"):
         train(_config(init_weights=str(tmp_path / "absent.pt")), tmp_path / "out", progress=False)
+
+
+def test_a_damaged_checkpoint_is_refused_without_torchs_unsafe_advice(tmp_path):
+    """Resuming from random bytes names the file and never suggests ``weights_only=False``, which would run
+    whatever code such a file holds."""
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "checkpoint.pt").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError, match=r"checkpoint.pt: not a training checkpoint: not a PyTorch checkpoint") as error:
+        train(_config(), output, resume=True, progress=False)
+    assert "weights_only" not in str(error.value)

@@ -166,6 +166,8 @@ def track_sequence(
 
     Raises:
         ValueError: when the tracker returns other than 4 numbers.
+        InputError: when it returns a NaN or infinite box (weights that overflow), naming the sequence and frame,
+            so that no result file with NaN rows is written.
     """
     boxes = np.empty((len(sequence), 4))
     times = np.empty(len(sequence))
@@ -184,6 +186,11 @@ def track_sequence(
                 raise ValueError(
                     f"{sequence.name}: frame {index + 1}: the tracker returned {box.shape[0]} values; expected a "
                     f"box x, y, w, h"
+                )
+            if not np.isfinite(box).all():
+                raise InputError(
+                    f"{sequence.name}: frame {index + 1}: the tracker returned the non-finite box {box.tolist()}; "
+                    f"its network produced NaN or infinite values (check the weights)"
                 )
             boxes[index] = box
             if progress is not None:

@@ -51,6 +51,19 @@ class WeightsFile:
         return f"weights file {self.file} not found: put it at {self.cached_path}{where}, or pass its path"
 
 
+def load_error_reason(error: Exception) -> str:
+    """Why torch could not read a file, without torch's advice to load it with ``weights_only=False`` (which runs
+    whatever code the file holds)."""
+    detail = str(error).partition("WeightsUnpickler error:")[2] or str(error)
+    lines = [line.strip() for line in detail.splitlines() if line.strip() and "weights_only" not in line]
+    reason = lines[0] if lines else type(error).__name__
+    if reason.startswith("Unsupported global: GLOBAL "):
+        name = reason.removeprefix("Unsupported global: GLOBAL ").split()[0]
+        return (f"not a checkpoint of tensors alone: it holds the Python object {name}; a weights file is a state "
+                "dict, saved by `torch.save(model.state_dict(), file)`")
+    return f"not a PyTorch checkpoint, or a damaged one ({reason})"
+
+
 def weights_cache() -> Path:
     """The weights cache: $VIDEOANALYST_WEIGHTS, else $XDG_CACHE_HOME/videoanalyst/weights (~/.cache/...)."""
     if os.environ.get("VIDEOANALYST_WEIGHTS"):

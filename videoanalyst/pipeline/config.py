@@ -200,6 +200,8 @@ def _check_pipeline(raw: dict[str, Any], label: str) -> PipelineConfig:
     for key in ("max_streams", "batch_size"):
         if getattr(settings, key) < 1:
             raise ConfigError(f"{label}: {key}: expected an int >= 1, got {getattr(settings, key)}")
+    if settings.progress_interval < 0:
+        raise ConfigError(f"{label}: progress_interval: expected seconds >= 0, got {settings.progress_interval}")
     if settings.device is not None:
         settings.device = str(pick_device(settings.device, f"{label}: device"))
     return PipelineConfig(

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from videoanalyst.errors import ConfigError, InputError
+from videoanalyst.models.weights import load_error_reason
 from videoanalyst.training.config import RUNTIME_FIELDS, TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -65,7 +66,7 @@ def load_checkpoint(path: Path, network: nn.Module, optimizer: torch.optim.Optim
         state = torch.load(path, map_location="cpu", weights_only=True)
         saved, step = state["config"], int(state["step"])
     except Exception as error:  # torch raises pickle, zip and runtime errors for damaged or foreign files
-        raise InputError(f"{path}: not a training checkpoint ({type(error).__name__}: {error})") from None
+        raise InputError(f"{path}: not a training checkpoint: {load_error_reason(error)}") from None
     current = config.to_dict()
     changed = [
         f"{key} ({saved.get(key)!r} -> {value!r})"

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from videoanalyst.errors import InputError
+from videoanalyst.models.weights import load_error_reason
 
 #: video_analyst name prefix -> ours.
 _PREFIXES = (
@@ -81,19 +82,6 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(raw, Mapping) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
         raise InputError(f"{path}: expected a state dict (names -> tensors), found {type(raw).__name__}")
     return {official_to_ours(key.removeprefix("module.")): value for key, value in raw.items()}
-
-
-def load_error_reason(error: Exception) -> str:
-    """Why torch could not read a file, without torch's advice to load it with ``weights_only=False`` (which runs
-    whatever code the file holds)."""
-    detail = str(error).partition("WeightsUnpickler error:")[2] or str(error)
-    lines = [line.strip() for line in detail.splitlines() if line.strip() and "weights_only" not in line]
-    reason = lines[0] if lines else type(error).__name__
-    if reason.startswith("Unsupported global: GLOBAL "):
-        name = reason.removeprefix("Unsupported global: GLOBAL ").split()[0]
-        return (f"not a checkpoint of tensors alone: it holds the Python object {name}; a weights file is a state "
-                "dict, saved by `torch.save(model.state_dict(), file)`")
-    return f"not a PyTorch checkpoint, or a damaged one ({reason})"
 
 
 def load_checkpoint(model: nn.Module, path: str | Path, model_name: str = "the model") -> None:
