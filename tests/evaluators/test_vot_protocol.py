@@ -208,3 +208,16 @@ def test_no_ground_truth_to_initialise_on(dataset, tmp_path):
 def test_trackers_are_checked_by_the_protocol_class(dataset):
     assert isinstance(Scripted(dataset[1]), SingleObjectTracker)
     assert not isinstance(object(), SingleObjectTracker)
+
+
+def test_progress_counts_every_frame_passed_skipped_ones_included(dataset, tmp_path, capsys):
+    """Lost on frames 5 and 12 of the first sequence (as in the test above): the skips after each failure advance the
+    count, which reaches the sequence's 40 frames, one line a step off a terminal."""
+    root, sequences = dataset
+    first = sequences[0].name
+    tracker = Scripted(sequences, lose={first: {5, 12}})
+    run_vot_supervised(tracker, "scripted", root, tmp_path, sequences=[first], progress=True, progress_interval=0)
+    counts = [int(line.split(": ")[2].split("/")[0]) for line in capsys.readouterr().err.splitlines()]
+    assert counts == sorted(counts) and counts[-1] == 40 and 10 in counts and 17 in counts
+    run_vot_supervised(tracker, "again", root, tmp_path, sequences=[first], progress_interval=0)
+    assert capsys.readouterr().err == ""

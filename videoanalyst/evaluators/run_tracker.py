@@ -228,7 +228,8 @@ def run_vot_dataset(
     names = shard.pick([folder.name for folder in VotSource(str(gt_root)).folders])
     if names:
         run_vot_supervised(
-            make_tracker(), tracker_name, gt_root, results_root, sequences=names, repetitions=repetitions
+            make_tracker(), tracker_name, gt_root, results_root, sequences=names, repetitions=repetitions,
+            progress=True,
         )
     return names
 

@@ -45,6 +45,7 @@ from videoanalyst.formats.vot_results import (
     vot_result_path,
     vot_time_path,
 )
+from videoanalyst.pipeline.progress import Progress
 from videoanalyst.sources.image_sequences import read_image
 
 #: VOT2018: a failure on frame f re-initialises the tracker on frame f + 5 (``skip_initialize``).
@@ -77,6 +78,8 @@ def run_vot_supervised(
     skip_initialize: int = VOT2018_SKIP_INITIALIZE,
     failure_overlap: float = 0.0,
     skip_tags: Sequence[str] = (),
+    progress: bool = False,
+    progress_interval: float = 30.0,
 ) -> list[Path]:
     """Run `tracker` by the supervised protocol over the VOT sequences under `gt_root` and write its result files
     under ``results_root/tracker_name/experiment``. Returns every result file, written now or found complete.
@@ -88,6 +91,9 @@ def run_vot_supervised(
         skip_initialize: frames from a failure to the re-initialisation.
         failure_overlap: an overlap at or below this is a failure.
         skip_tags: after a failure, frames carrying any of these tags are skipped too before re-initialising.
+        progress: show each run's frames on stderr (`Progress`: a bar on a terminal, else a line every
+            `progress_interval` seconds).
+        progress_interval: seconds between two such lines; 0: a line after every frame.
 
     Raises:
         InputError: naming the file for missing or malformed ground truth or images.
@@ -106,13 +112,16 @@ def run_vot_supervised(
             if not _complete(path, len(sequence)):
                 if _identical_runs(folder, sequence.name, repetitions):
                     break
-                lines, times = supervised_run(
-                    tracker,
-                    sequence,
-                    skip_initialize=skip_initialize,
-                    failure_overlap=failure_overlap,
-                    skip_tags=skip_tags,
-                )
+                with Progress(len(sequence), description=f"{sequence.name} run {repetition}", enabled=progress,
+                              interval=progress_interval) as frames_done:
+                    lines, times = supervised_run(
+                        tracker,
+                        sequence,
+                        skip_initialize=skip_initialize,
+                        failure_overlap=failure_overlap,
+                        skip_tags=skip_tags,
+                        progress=frames_done,
+                    )
                 _write_atomically(
                     vot_time_path(folder, sequence.name, repetition),
                     "".join("\n" if t is None else f"{t:.8f}\n" for t in times),
@@ -129,9 +138,11 @@ def supervised_run(
     skip_initialize: int,
     failure_overlap: float,
     skip_tags: Sequence[str],
+    progress: Progress | None = None,
 ) -> tuple[list[str], list[float | None]]:
     """One supervised run over `sequence` (settings as `run_vot_supervised`): the result file's lines, and the
-    seconds `initialize` / `track` took on each frame (None on skipped frames)."""
+    seconds `initialize` / `track` took on each frame (None on skipped frames). Frames passed, tracked or skipped,
+    are counted in `progress` when given."""
     lines = [format_vot_code(SKIPPED)] * len(sequence)
     times: list[float | None] = [None] * len(sequence)
     skipped_by_tag = np.zeros(len(sequence), dtype=bool)
@@ -139,6 +150,8 @@ def supervised_run(
         skipped_by_tag |= sequence.tags[tag]
     frame = 0
     while frame < len(sequence):
+        if progress is not None:
+            progress.update(frame - progress.done)
         box = _initial_box(sequence, frame)
         image = read_image(sequence.images[frame])
         start = time.perf_counter()
@@ -165,6 +178,10 @@ def supervised_run(
                 break
             lines[frame] = format_vot_region(box)
             frame += 1
+            if progress is not None:
+                progress.update(frame - progress.done)
+    if progress is not None:
+        progress.update(len(sequence) - progress.done)
     return lines, times
 
 
