@@ -6,14 +6,21 @@ the default fast network (batch norms folded, channels-last), and for K targets 
 frame). Random weights make tracking chaotic, so only the exact mode stays within 1e-3 px with them; pass
 ``--weights`` (e.g. the demo weights) to see how far the fast mode goes with trained weights.
 video_analyst runs unmodified in its own process (evaluation/reference/video_analyst_siamfcpp.py) from a checkout
-you point at; it needs opencv-python-headless, loguru and yacs on its path.
+you point at; it needs opencv-python-headless, loguru, yacs and pycocotools on its path.
 
     python evaluation/siamfcpp_vs_video_analyst.py --video-analyst /path/to/video_analyst --deps /path/to/site \
         [--exp siamfcpp_alexnet] [--frames 100] [--device cpu] [--threads 2] [--rounds 3] [--targets 1 8 64]
 
 Without `--weights` both trackers get the same seeded non-degenerate random weights (videoanalyst's
-`randomize_`), saved in video_analyst's own checkpoint layout. `--write-fixture FILE` stores video_analyst's boxes
-for the test suite (tests/trackers/test_siamfcpp_tracker.py regenerates the same clip and weights).
+`randomize_`), saved in video_analyst's own checkpoint layout. `--write-fixture FILE` stores video_analyst's boxes,
+its state and its network's score maps and boxes of every frame, for the test suite
+(tests/trackers/test_siamfcpp_tracker.py regenerates the same clip and weights and crops with the torch kernel,
+OpenCV 5.0's rounding: record it with OpenCV 5.0 on video_analyst's path). The fixture there came from
+
+    pip install --target /tmp/va-deps loguru yacs && pip install --no-deps --target /tmp/va-deps pycocotools
+    pip install --no-deps --target /tmp/cv50 opencv-python-headless==5.0.0.93
+    python evaluation/siamfcpp_vs_video_analyst.py --video-analyst /tmp/video_analyst --deps /tmp/va-deps /tmp/cv50 \
+        --frames 40 --rounds 1 --targets 1 --write-fixture tests/trackers/data/video_analyst_siamfcpp_alexnet.npz
 """
 
 from __future__ import annotations
@@ -87,8 +94,7 @@ def run_reference(
         "3",
     ]
     subprocess.run(command, check=True, env=environment, cwd=work)
-    result = np.load(work / "ref.npz")
-    return {"boxes": result["boxes"], "seconds": result["seconds"]}
+    return dict(np.load(work / "ref.npz"))
 
 
 def run_ours(tracker, frames: np.ndarray, init: np.ndarray, device: str, targets: int = 1) -> dict:
@@ -113,8 +119,9 @@ def run_ours(tracker, frames: np.ndarray, init: np.ndarray, device: str, targets
 
 
 def _pooled(results: list[dict]) -> dict:
-    """One result from several runs of the same tracker: their boxes (equal in every run) and all their times."""
-    return {"boxes": results[0]["boxes"], "seconds": np.concatenate([r["seconds"] for r in results])}
+    """One result from several runs of the same tracker: the first run's boxes and states (equal in every run) and
+    all their times."""
+    return {**results[0], "seconds": np.concatenate([r["seconds"] for r in results])}
 
 
 def _synchronise(device: str) -> None:
@@ -125,7 +132,7 @@ def _synchronise(device: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video-analyst", required=True, help="a checkout of megvii-research/video_analyst")
-    parser.add_argument("--deps", nargs="*", default=[], help="extra PYTHONPATH entries for it (loguru, yacs)")
+    parser.add_argument("--deps", nargs="*", default=[], help="extra PYTHONPATH entries for it (its deps)")
     parser.add_argument("--exp", default="siamfcpp_alexnet", choices=sorted(REFERENCE_CONFIGS))
     parser.add_argument("--weights", help="a checkpoint for both (default: seeded random weights)")
     parser.add_argument("--seed", type=int, default=0)
@@ -165,7 +172,10 @@ def main() -> None:
         batched = {k: run_ours(tracker, frames[:21], init, args.device, k) for k in args.targets}
     if args.write_fixture:
         clip = {**CLIP.__dict__, "num_frames": args.frames}
-        np.savez(args.write_fixture, boxes=reference["boxes"], seed=args.seed, exp=args.exp, clip=json.dumps(clip))
+        stored = ("boxes", "centers", "sizes", "scores", "crop_boxes", "torch", "opencv")
+        np.savez_compressed(
+            args.write_fixture, seed=args.seed, exp=args.exp, clip=json.dumps(clip), **{k: reference[k] for k in stored}
+        )
 
     differences = {mode: np.abs(result["boxes"] - reference["boxes"]).max(axis=1) for mode, result in ours.items()}
     reference_ms = float(np.median(reference["seconds"]) * 1000)

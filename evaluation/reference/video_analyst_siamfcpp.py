@@ -8,7 +8,10 @@ of its multi-template tracker (`_run_multi_template_calls_whole`), nothing else.
         --config CONFIG.yaml --weights W.pkl --frames FRAMES.npz --out OUT.npz [--device cpu] [--threads 2]
 
 FRAMES.npz holds `frames` (N, H, W, 3) uint8 BGR and `init` (4,) x, y, w, h. OUT.npz gets `boxes` (N, 4) x, y, w, h
-(row 0 is the init box) and `seconds` (N-1,) wall time of each `update`.
+(row 0 is the init box), `seconds` (N-1,) wall time of each `update`, and what its tracker keeps of each frame
+(`_state`, read after each `update`): `centers`, `sizes` (N, 2) its target position and size (row 0 after `init`),
+`scores` (N-1, S*S) the score map and `crop_boxes` (N-1, S*S, 4) the x1, y1, x2, y2 boxes in search-crop pixels of
+the network, and the `torch` and `opencv` versions it ran on.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ def main() -> None:
         tracker.update(frames[1])
     tracker.init(frames[0], init)
     boxes, seconds = [np.asarray(init, dtype=np.float64)], []
+    center, size = tracker._state["state"]
+    states = {"centers": [np.array(center)], "sizes": [np.array(size)], "scores": [], "crop_boxes": []}
     for frame in frames[1:]:
         if args.device.startswith("cuda"):
             torch.cuda.synchronize()
@@ -100,7 +105,18 @@ def main() -> None:
             torch.cuda.synchronize()
         seconds.append(time.perf_counter() - start)
         boxes.append(np.asarray(box, dtype=np.float64))
-    np.savez(args.out, boxes=np.stack(boxes), seconds=np.asarray(seconds))
+        for key, value in zip(states, (*tracker._state["state"], tracker._state["score"], tracker._state["all_box"])):
+            states[key].append(np.array(value))
+    import cv2
+
+    np.savez(
+        args.out,
+        boxes=np.stack(boxes),
+        seconds=np.asarray(seconds),
+        torch=torch.__version__,
+        opencv=cv2.__version__,
+        **{key: np.stack(values) for key, values in states.items()},
+    )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""Square-window crops for Siamese trackers, batched in torch and equal bit for bit to video_analyst's cv2 crop.
+"""Square-window crops for Siamese trackers: video_analyst's cv2 crop, or a batched torch kernel for any device.
 
 video_analyst (megvii-research/video_analyst, ``videoanalyst/pipeline/utils/crop.py``, ``get_subwindow_tracking``)
 crops with ``cv2.warpAffine(im, M, (out, out), INTER_LINEAR | WARP_INVERSE_MAP, BORDER_CONSTANT, fill)``, M built
-in float32 from the window's corners (``bbox.py``, ``cxywh2xyxy``). `crop_square_windows` reproduces OpenCV 5.0's
-8UC3 bilinear kernel (opencv/opencv ``modules/imgproc/src/warp_kernels.simd.hpp``, ``warpAffineLinearInvoker_8UC3``,
-with the macros of ``warp_common.vector.hpp`` and ``warp_common.scalar.hpp``) as dispatched on x86-64 with AVX2:
+in float32 from the window's corners (``bbox.py``, ``cxywh2xyxy``). `crop_square_windows` makes that very call
+(backend "opencv"), or runs a batched torch kernel (backend "torch") with OpenCV 5.0's rounding, its AVX2 8UC3
+kernel, bit for bit, within one grey level of any OpenCV 5. The kernel reproduces OpenCV 5.0's 8UC3 bilinear
+kernel (opencv/opencv ``modules/imgproc/src/warp_kernels.simd.hpp``, ``warpAffineLinearInvoker_8UC3``, with the
+macros of ``warp_common.vector.hpp`` and ``warp_common.scalar.hpp``) as dispatched on x86-64 with AVX2:
 
 - M is cast to float32. Rows: ``sy = float(float(y * M4) + M5)``, two roundings, in the vector loop and the tail.
 - Columns, in blocks of 16 (two AVX2 registers): ``sx = fma(M0, x, M2)``, one rounding. The last ``out % 16``
@@ -17,11 +19,16 @@ torch has no float32 FMA. Each one is formed in float64, where the product of th
 rounded to float32 by way of round-to-odd, which gives the correctly rounded result in every case. On CPU a chunk
 of windows whose weights are proven to keep the float64 sums exact skips the rounding to odd, and one whose column
 weights have at most 16 significant bits computes the first two FMAs in float32 (product exact, one rounding).
-An OpenCV built for ARM or for x86-64 without AVX2 splits rows at 8 columns instead of 16 and differs from this in
-a few pixels of the last 15 columns.
 
-On CPU the crops come from that very ``cv2.warpAffine`` call, one window at a time: it is about 10x faster there
-than the batched torch kernel (evaluation/crop_speed.py), which is for frames that already live on a GPU.
+Other OpenCV builds compute the source coordinates and the bilinear value with other roundings (OpenCV 5.1 reads
+M's float64 bits, which 5.0 rounds to float32), so they part from the kernel by one grey level where the value lies
+within a rounding of a half: OpenCV 5.1 in a few values of one crop in five (38 of the 181 recorded in
+tests/ops/data); an OpenCV built for ARM or for x86-64 without AVX2, which splits rows at 8 columns instead of 16,
+in a few pixels of the last 15 columns. (OpenCV 4 quantises source coordinates to 1/32 px and parts by more.)
+Trackers that promise video_analyst's own crops use the "opencv" backend.
+
+On CPU the "auto" backend crops with cv2 itself, one window at a time: it is about 10x faster there than the
+batched torch kernel (evaluation/crop_speed.py), which is for frames that already live on a GPU.
 """
 
 from __future__ import annotations
@@ -32,8 +39,9 @@ import cv2
 import numpy as np
 import torch
 
-#: Who crops: "opencv" (``cv2.warpAffine``, CPU images), "torch" (the batched kernel, any device), "auto" (opencv
-#: on CPU, torch elsewhere).
+#: Who crops: "opencv" (``cv2.warpAffine``, video_analyst's call, the installed OpenCV's rounding; an image on
+#: another device is copied to the host and the crops back), "torch" (the batched kernel on the image's device,
+#: OpenCV 5.0's rounding), "auto" (opencv on CPU, torch elsewhere).
 CropBackend = Literal["auto", "opencv", "torch"]
 
 #: Destination pixels per step of OpenCV's AVX2 warp loop; the remaining ``out % 16`` columns are the scalar tail.
@@ -91,8 +99,9 @@ def crop_square_windows(
     `FramePacket.tensor` gives: OpenCV then reads it without a copy). centers: (K, 2) (cx, cy) and sides: (K,)
     float64 in pixels (pixel i has coordinate i, as in cv2). fill: (3,) or (K, 3) border values in the image's
     channel order, integer or float: they are truncated toward zero like ``int()`` (so `channel_means` can be passed
-    as it is) and saturated to 0..255, as cv2 does with the integer border value. backend: `CropBackend`; both give
-    the same crops bit for bit. Returns (K, 3, out_size, out_size) uint8 on the image's device.
+    as it is) and saturated to 0..255, as cv2 does with the integer border value. backend: `CropBackend`; "opencv"
+    gives the installed cv2's crops bit for bit, "torch" OpenCV 5.0's, within one grey level of any OpenCV 5.
+    Returns (K, 3, out_size, out_size) uint8 on the image's device.
     """
     _check_image(image)
     if out_size < 2:
@@ -113,9 +122,7 @@ def crop_square_windows(
     if backend == "auto":
         backend = "opencv" if device.type == "cpu" else "torch"
     if backend == "opencv":
-        if device.type != "cpu":
-            raise ValueError(f"crop_square_windows: the opencv backend crops CPU images, got one on {device}")
-        return _crop_opencv(image, centers, sides, out_size, fill)
+        return _crop_opencv(image.cpu(), centers.cpu(), sides.cpu(), out_size, fill.cpu()).to(device)
     if backend != "torch":
         raise ValueError(f"crop_square_windows: backend must be 'auto', 'opencv' or 'torch', got {backend!r}")
     x, y = _source_coordinates(centers.to(device), sides.to(device), out_size)
@@ -137,7 +144,8 @@ def _check_image(image: torch.Tensor) -> None:
 def _crop_opencv(
     image: torch.Tensor, centers: torch.Tensor, sides: torch.Tensor, out_size: int, fill: torch.Tensor
 ) -> torch.Tensor:
-    """The crops by video_analyst's own call, ``cv2.warpAffine`` with the inverse map of `_window_affine`."""
+    """The crops by video_analyst's own call, ``cv2.warpAffine`` with the inverse map of `_window_affine`, of a CPU
+    image (a (3, H, W) view of (H, W, 3) memory is read without a copy)."""
     start, step = (values.double().numpy() for values in _window_affine(centers, sides, out_size))
     frame = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
     crops = np.empty((len(centers), out_size, out_size, 3), dtype=np.uint8)
