@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from machine import describe_machine
+from machine import describe_machine, describe_run, describe_software
 
 from videoanalyst.ops import crop_square_windows
 
@@ -150,6 +150,7 @@ def main() -> None:
 
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
     print(f"machine: {describe_machine()}; GPU: {gpu}")
+    print(f"software: {describe_software()}")
     print(
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), OpenCV {cv2.__version__} "
         f"({cv2.getNumThreads()} threads); frame {width}x{height}, crops {SEARCH_SIZE} px, "
@@ -165,7 +166,7 @@ def main() -> None:
     args.json.write_text(
         json.dumps(
             {
-                "machine": describe_machine(),
+                **describe_run(),
                 "gpu": gpu,
                 "torch": torch.__version__,
                 "torch_threads": torch.get_num_threads(),

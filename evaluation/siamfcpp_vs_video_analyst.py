@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from machine import describe_machine
+from machine import describe_machine, describe_run, describe_software
 
 from videoanalyst.experiments import load_experiment
 from videoanalyst.models.siamfcpp import ours_to_official
@@ -191,6 +191,7 @@ def main() -> None:
     if args.device.startswith("cuda"):
         machine += f", {torch.cuda.get_device_name()}"
     print(f"{args.exp} on {args.device} ({args.threads} threads; {machine}); {args.frames} frames 480x360")
+    print(f"software: {describe_software()}")
     for mode, difference in differences.items():
         print(
             f"{mode}: max |box difference| to video_analyst over {len(difference)} frames: {difference.max():.2e} px "
@@ -206,7 +207,7 @@ def main() -> None:
                 "exp": args.exp,
                 "device": args.device,
                 "threads": args.threads,
-                "machine": machine,
+                **describe_run(),
                 "weights": args.weights or f"randomize_(seed={args.seed})",
                 "max_box_difference_px": {mode: float(d.max()) for mode, d in differences.items()},
                 "rows": [
