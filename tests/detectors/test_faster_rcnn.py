@@ -115,7 +115,7 @@ def test_bad_settings_are_named():
         stage(every=0)
     with pytest.raises(ConfigError, match="unknown COCO class 'pedestrian'"):
         stage(classes=["pedestrian"])
-    with pytest.raises(ConfigError, match="not a torch device"):
+    with pytest.raises(ConfigError, match=r"faster_rcnn: device: expected a device, auto, cpu, cuda or cuda:N; got 'gpu'"):
         stage(device="gpu")
 
 

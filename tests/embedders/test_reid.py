@@ -76,5 +76,5 @@ def test_random_weights_warn_in_one_line(capsys):
 def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError, match="max_batch must be >= 1"):
         Reid(max_batch=0, **{**SMALL})
-    with pytest.raises(ConfigError, match="reid: device .gpu:x. is not a torch device"):
+    with pytest.raises(ConfigError, match=r"reid: device: expected a device, auto, cpu, cuda or cuda:N; got .gpu:x."):
         Reid(**{**SMALL, "device": "gpu:x"})
