@@ -48,7 +48,8 @@ def software_versions() -> dict[str, str]:
 
 
 def commit() -> str:
-    """The checkout's commit (short hash, ``+changes`` when the work tree differs from it), or "unknown"."""
+    """The checkout's commit (short hash, ``+changes`` when the work tree differs from it outside the benchmarks' own
+    result files), or "unknown"."""
     root = Path(__file__).resolve().parents[1]
 
     def git(*args: str) -> str:
@@ -56,7 +57,7 @@ def commit() -> str:
 
     try:
         head = git("rev-parse", "--short", "HEAD").strip()
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!evaluation/results").strip())
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{head}+changes" if dirty else head
