@@ -107,8 +107,9 @@ def test_code_in_a_checkpoint_is_refused(tmp_path):
     path = tmp_path / "evil.pkl"
     with open(path, "wb") as handle:
         pickle.dump({"model_state_dict": Payload()}, handle, protocol=2)  # torch.save's protocol
-    with pytest.raises(InputError, match="evil.pkl: not a checkpoint of tensors alone: it holds the Python object "
-                       "print") as refused:
+    # torch 2.5 names the object builtins.print, later releases print
+    with pytest.raises(InputError, match=r"evil.pkl: not a checkpoint of tensors alone: it holds the Python object "
+                       r"(builtins\.)?print;") as refused:
         load_checkpoint(siamfcpp_alexnet(), path)
     assert "weights_only" not in str(refused.value) and "\n" not in str(refused.value)
 
