@@ -10,7 +10,8 @@ import torch
 
 from videoanalyst import experiments
 from videoanalyst.errors import ConfigError, InputError
-from videoanalyst.experiments import EXPERIMENTS_DIR, load_experiment
+from videoanalyst.experiment_files import EXPERIMENTS_DIR
+from videoanalyst.experiments import load_experiment
 from videoanalyst.models.siamfcpp import ours_to_official
 from videoanalyst.models.siamfcpp.random_weights import randomize_
 from videoanalyst.models.weights import file_md5

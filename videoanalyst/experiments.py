@@ -17,7 +17,6 @@ from typing import Any
 import torch
 
 from videoanalyst.errors import ConfigError
-from videoanalyst.experiment_files import EXPERIMENTS_DIR as EXPERIMENTS_DIR  # re-exported: where names are found
 from videoanalyst.experiment_files import find_experiment
 from videoanalyst.models.siamfcpp.checkpoint import load_checkpoint
 from videoanalyst.models.siamfcpp.network import SiamFCpp, siamfcpp_alexnet, siamfcpp_googlenet

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from videoanalyst.errors import ConfigError
-from videoanalyst.experiments import EXPERIMENTS_DIR
+from videoanalyst.experiment_files import EXPERIMENTS_DIR
 from videoanalyst.training.config import TrainConfig, load_train_config, parse_overrides
 from videoanalyst.training.reid_config import is_reid_experiment
 

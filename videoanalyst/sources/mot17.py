@@ -24,19 +24,22 @@ class Mot17Source(ImageSequenceSource):
         return (folder / "seqinfo.ini").is_file() or (folder / "img1").is_dir()
 
     def image_files(self, folder: Path) -> list[Path]:
-        info = _seqinfo(folder)
-        return list_images(folder / info.im_dir, info.im_ext) if info else list_images(folder / "img1")
+        return _images(folder, _seqinfo(folder))
 
     def read_sequence(self, folder: Path) -> ImageSequence:
-        seqinfo = folder / "seqinfo.ini"
         info = _seqinfo(folder)
-        images = self.image_files(folder)
+        images = _images(folder, info)
         if info and len(images) != info.seq_length:
-            raise InputError(f"{seqinfo}: seqLength is {info.seq_length} but {folder / info.im_dir} holds "
-                             f"{len(images)} {info.im_ext} images")
+            raise InputError(f"{folder / 'seqinfo.ini'}: seqLength is {info.seq_length} but {folder / info.im_dir} "
+                             f"holds {len(images)} {info.im_ext} images")
         groundtruth = folder / "gt" / "gt.txt"
         truth = read_mot17_groundtruth(groundtruth, len(images)) if groundtruth.is_file() else [None] * len(images)
         return ImageSequence(folder.name, images, truth, info.frame_rate if info else None)
+
+
+def _images(folder: Path, info: MotSeqInfo | None) -> list[Path]:
+    """The sequence's frames: where its ``seqinfo.ini`` says, else ``img1/``."""
+    return list_images(folder / info.im_dir, info.im_ext) if info else list_images(folder / "img1")
 
 
 def _seqinfo(folder: Path) -> MotSeqInfo | None:

@@ -24,20 +24,26 @@ class VotSource(ImageSequenceSource):
         return (folder / "sequence").is_file() or (folder / "groundtruth.txt").is_file()
 
     def image_files(self, folder: Path) -> list[Path]:
-        pattern = _description(folder).get("channels.color")  # e.g. color/%08d.jpg
-        if pattern:
-            return list_images(folder / Path(pattern).parent, Path(pattern).suffix)
-        return list_images(folder / "color" if (folder / "color").is_dir() else folder)
+        return _images(folder, _description(folder))
 
     def read_sequence(self, folder: Path) -> ImageSequence:
-        images = self.image_files(folder)
-        polygons = read_vot_groundtruth(folder / "groundtruth.txt", len(images))
         config = _description(folder)
+        images = _images(folder, config)
+        polygons = read_vot_groundtruth(folder / "groundtruth.txt", len(images))
         try:
             fps = float(config["fps"]) if "fps" in config else None
         except ValueError:
             raise InputError(f"{folder / 'sequence'}: fps: expected a number, got {config['fps']!r}") from None
         return ImageSequence(folder.name, images, vot_targets(polygons), fps)
+
+
+def _images(folder: Path, config: dict[str, str]) -> list[Path]:
+    """The sequence's frames: where its ``sequence`` file's ``channels.color`` pattern says (``color/%08d.jpg``),
+    else ``color/`` or the folder itself."""
+    pattern = config.get("channels.color")
+    if pattern:
+        return list_images(folder / Path(pattern).parent, Path(pattern).suffix)
+    return list_images(folder / "color" if (folder / "color").is_dir() else folder)
 
 
 def _description(folder: Path) -> dict[str, str]:

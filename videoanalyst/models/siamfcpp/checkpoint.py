@@ -2,7 +2,7 @@
 
 The official `.pkl` files are plain `torch.save`d state dicts (trainer snapshots wrap one under
 `model_state_dict`); their key names are video_analyst's module names, which `official_to_ours` maps onto ours.
-The layouts are in shared/reference/alexnet_keys.txt and googlenet_keys.txt.
+The layouts are listed in tests/models/data/alexnet_keys.txt and googlenet_keys.txt.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise InputError(f"{path}: no such checkpoint file")
     try:
         with warnings.catch_warnings():  # torch warns about the pickle protocol of foreign files before refusing them
-            warnings.simplefilter("ignore", UserWarning)
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises pickle, zip and runtime errors for damaged or foreign files
         raise InputError(f"{path}: {load_error_reason(error)}") from None
